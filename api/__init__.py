@@ -1,0 +1,74 @@
+"""The HTTP face of tongban: a Flask app factory serving the REST API under /api/v1.
+
+Everything here translates HTTP to `engine` calls and back; authorization, validation and
+state changes live in the engine, so the CLI, workers and the API behave the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.routing import IntegerConverter, UUIDConverter
+
+from engine.jobs import runtime_for
+from engine.paging import MAX_ID
+from engine.runtime import Runtime
+from engine.settings import Settings
+
+from . import errors, pages, security
+from .docs import docs_assets
+from .routes import attachments, auth, designer, funds, instances, notifications, processes, tasks
+from .schemas import ErrorSchema
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+class IdConverter(IntegerConverter):
+    """Row ids: positive and within BIGINT, so an absurd number is a 404 instead of a database overflow."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+class TaskIdConverter(UUIDConverter):
+    """Task ids are UUIDs: anything else (NUL bytes included) is a 404 before it reaches the database."""
+
+    def to_python(self, value: str) -> str:  # type: ignore[override]
+        return str(super().to_python(value))
+
+
+class TongbanApi(Api):
+    """flask-smorest, documenting errors as tongban sends them: `{"error", "message", "fields"}`."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["task"] = TaskIdConverter
+    app.config.update(
+        API_TITLE="楼宇通办 tongban API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        MAX_CONTENT_LENGTH=MAX_UPLOAD + 64 * 1024,  # the upload plus its multipart envelope
+    )
+    app.json.ensure_ascii = False  # Chinese stays readable in responses
+    app.extensions["tongban"] = runtime or runtime_for(settings)
+    app.extensions["tongban_settings"] = settings
+    api = TongbanApi(app, spec_kwargs={"components": {"securitySchemes": security.SCHEMES}})
+    for blueprint in (auth.blp, processes.blp, instances.blp, tasks.blp, attachments.blp, designer.blp, funds.blp,
+                      notifications.blp):
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+        pages.csrf.exempt(blueprint)  # bearer calls carry no cookie; cookie calls are checked in security.actor
+    app.register_blueprint(docs_assets)
+    pages.install(app, settings)
+    errors.install(app)
+    return app

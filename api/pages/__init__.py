@@ -1,0 +1,85 @@
+"""The web pages people use (enterprise portal, inbox, case pages), served by the same Flask app as the API.
+
+Pages render lists on the server with Jinja and leave forms and actions to small scripts that call the
+REST API with the session cookie and a CSRF header, so every rule the API enforces holds for pages too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, Response, request, session
+from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
+
+from engine.settings import Settings
+
+from . import admin, auth, cases, designer, inbox, portal, supervision
+
+LANGUAGES = ("zh", "en")
+csrf = CSRFProtect()
+
+#: Scripts only from our own origin (no inline script, no eval); bpmn-js and the form renderer set
+#: style attributes, so inline *styles* are allowed.  Nothing may frame the pages.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def _secret_key(settings: Settings) -> str:
+    """TONGBAN_SECRET_KEY, else one generated once and kept in the instance folder (embedded default)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.instance_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def locale() -> str:
+    """Chinese unless the user chose English with ?lang=en (remembered in the session): zh-CN first."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return session.get("lang", "zh")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def install(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session; the session itself expires with its token
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent.parent / "translations"),
+    )
+    csrf.init_app(app)
+    Babel(app, locale_selector=locale)
+    for blueprint in (auth.bp, portal.bp, inbox.bp, cases.bp, designer.bp, admin.bp, supervision.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(_security_headers)
+
+    @app.template_filter("local")
+    def _local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """Times are stored in UTC; people read them in the district's time zone."""
+        if value is None:
+            return "—"
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.astimezone(settings.timezone).strftime(fmt)
+
+    @app.context_processor
+    def _page_context() -> dict[str, object]:
+        return {"current_user": auth.page_actor() if "token" in session else None, "tz": settings.timezone,
+                "lang": str(get_locale())}

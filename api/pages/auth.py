@@ -1,0 +1,71 @@
+"""Log-in and log-out for the pages: the session cookie carries an ordinary (revocable) API token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from engine.access import Actor
+from engine.auth import login, revoke
+from engine.errors import TooManyAttempts, Unauthorized
+
+from ..security import actor, runtime
+
+bp = Blueprint("auth_pages", __name__)
+
+
+def page_actor() -> Actor | None:
+    """The logged-in user, or None when the session is absent, expired or revoked."""
+    if not session.get("token"):
+        return None
+    try:
+        return actor()
+    except Unauthorized:
+        session.pop("token", None)
+        return None
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if page_actor() is None:
+            return redirect(url_for("auth_pages.login_page", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: `next` must never send a freshly logged-in user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("portal.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login_page() -> Any:
+    error = None
+    if request.method == "POST":
+        try:
+            token, _expires = login(runtime().db, request.form.get("username", ""), request.form.get("password", ""))
+        except (Unauthorized, TooManyAttempts) as exc:
+            error = exc.message
+        else:
+            session.clear()  # a new session id for the new identity
+            session["token"] = token
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, title=_("登录")), 401 if error else 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    token = session.pop("token", None)
+    if token:
+        revoke(runtime().db, token)
+    session.clear()
+    return redirect(url_for("auth_pages.login_page"))

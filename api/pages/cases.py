@@ -1,0 +1,35 @@
+"""Case pages shared by every role: the list ("my cases" for enterprises) and one case in detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+
+from engine.casesummary import open_steps
+from engine.caseview import labelled_data
+from engine.inbox import InstanceFilter, list_instances
+
+from ..security import actor, runtime
+from .auth import login_required
+
+bp = Blueprint("case_pages", __name__)
+
+
+@bp.route("/cases")
+@login_required
+def cases() -> Any:
+    flt = InstanceFilter(status=request.args.get("status") or None, process=request.args.get("process") or None,
+                         case_number=request.args.get("case_number") or None)
+    items, cursor = list_instances(runtime().db, actor(), flt, request.args.get("cursor"), 20)
+    steps = open_steps(runtime().db, (c.id for c in items))
+    return render_template("cases/list.html", cases=items, steps=steps, next_cursor=cursor, title=_("我的办件"))
+
+
+@bp.route("/cases/<id:instance_id>")
+@login_required
+def case(instance_id: int) -> Any:
+    view = runtime().instance(instance_id, actor(), detail=True)
+    return render_template("cases/detail.html", case=view, fields=labelled_data(runtime(), instance_id, actor()),
+                           title=view.case_number)

@@ -1,0 +1,68 @@
+"""Files of a case: upload (size and type checked by content), list, download — always through the case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request, send_file
+from flask_smorest import Blueprint
+
+from engine.attachments import add_attachment, add_draft, list_attachments, open_attachment
+from engine.blobs import BlobStore
+from engine.errors import FormInvalid
+
+from ..schemas import AttachmentSchema, UploadSchema
+from ..security import REQUIRED, actor, runtime
+
+blp = Blueprint("attachments", __name__, description="附件 (attachments)")
+
+
+def blobs() -> BlobStore:
+    settings = current_app.extensions["tongban_settings"]
+    return BlobStore(settings.instance_dir / "blobs")
+
+
+@blp.route("/instances/<id:instance_id>/attachments", methods=["POST"])
+@blp.doc(security=REQUIRED, requestBody={"content": {"multipart/form-data": {"schema": UploadSchema}}})
+@blp.response(201, AttachmentSchema)
+@blp.alt_response(413, description="larger than the upload limit")
+@blp.alt_response(415, description="file type not allowed (checked by content)")
+def upload(instance_id: int) -> Any:
+    upload = request.files.get("file")
+    if upload is None:
+        raise FormInvalid("请选择要上传的文件 (send the file as multipart field `file`)", {"/file": ["required"]})
+    return add_attachment(runtime().db, blobs(), instance_id, upload.stream, upload.filename or "",
+                          upload.mimetype, actor(), task_id=request.form.get("task_id") or None)
+
+
+@blp.route("/uploads", methods=["POST"])
+@blp.doc(security=REQUIRED, summary="upload a file for a start form, before the case exists",
+         description="The returned id goes into the start form's file field; starting the case binds the file to "
+                     "it. Until then only the uploader can use it.",
+         requestBody={"content": {"multipart/form-data": {"schema": UploadSchema}}})
+@blp.response(201, AttachmentSchema)
+@blp.alt_response(413, description="larger than the upload limit")
+@blp.alt_response(415, description="file type not allowed (checked by content)")
+def upload_draft() -> Any:
+    upload = request.files.get("file")
+    if upload is None:
+        raise FormInvalid("请选择要上传的文件 (send the file as multipart field `file`)", {"/file": ["required"]})
+    return add_draft(runtime().db, blobs(), upload.stream, upload.filename or "", upload.mimetype, actor())
+
+
+@blp.route("/instances/<id:instance_id>/attachments", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, AttachmentSchema(many=True))
+def index(instance_id: int) -> Any:
+    return list_attachments(runtime().db, instance_id, actor())
+
+
+@blp.route("/instances/<id:instance_id>/attachments/<id:attachment_id>", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, content_type="application/octet-stream", description="the file")
+def download(instance_id: int, attachment_id: int) -> Any:
+    view, stream = open_attachment(runtime().db, blobs(), instance_id, attachment_id, actor())
+    response = send_file(stream, mimetype=view.content_type, as_attachment=True, download_name=view.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,135 @@
+"""Process designers: the files behind each process, saving them with validation, and deploying."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from engine import designer
+
+from ..schemas import Text
+from ..security import REQUIRED, actor, runtime
+
+blp = Blueprint("designer", __name__, description="流程设计 (process designers)")
+
+
+class PathQuery(Schema):
+    path = Text(required=True, metadata={"description": "processes/… or forms/… (.bpmn, .dmn, .json)"})
+
+
+class SourceBody(Schema):
+    content = Text(required=True)
+
+
+class ProblemSchema(Schema):
+    file = Text()
+    line = fields.Integer(allow_none=True)
+    element_id = Text(allow_none=True)
+    message = Text()
+    severity = Text()
+
+
+class SaveResult(Schema):
+    problems = fields.List(fields.Nested(ProblemSchema))
+
+
+class ProcessSourceSchema(Schema):
+    key = Text()
+    name_zh = Text()
+    name_en = Text()
+    folder = Text()
+    diagrams = fields.List(Text())
+    forms = fields.Dict(keys=Text(), values=Text())
+
+
+class DeployedSchema(Schema):
+    key = Text()
+    version = fields.Integer()
+    content_hash = Text()
+    created = fields.Boolean()
+
+
+def _settings() -> Any:
+    return runtime().settings
+
+
+@blp.route("/designer/processes", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, ProcessSourceSchema(many=True))
+def processes() -> Any:
+    return designer.process_sources(_settings(), actor())
+
+
+@blp.route("/designer/files", methods=["GET"])
+@blp.doc(security=REQUIRED, responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+@blp.arguments(PathQuery, location="query")
+def read(query: dict[str, str]) -> Response:
+    return Response(designer.read_source(_settings(), query["path"], actor()), mimetype="text/plain")
+
+
+@blp.route("/designer/files", methods=["PUT"])
+@blp.doc(security=REQUIRED)
+@blp.arguments(PathQuery, location="query")
+@blp.arguments(SourceBody)
+@blp.response(200, SaveResult)
+def save(query: dict[str, str], body: dict[str, str]) -> Any:
+    return {"problems": designer.save_source(_settings(), query["path"], body["content"], actor())}
+
+
+@blp.route("/designer/problems", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, SaveResult)
+def problems() -> Any:
+    return {"problems": designer.check(_settings(), actor())}
+
+
+class ScenarioResultSchema(Schema):
+    name = Text()
+    path = Text()
+    passed = fields.Boolean()
+    message = Text()
+
+
+class CoverageSchema(Schema):
+    process = Text()
+    flows_taken = fields.List(Text())
+    flows_missed = fields.List(Text())
+    nodes_visited = fields.List(Text())
+    nodes_missed = fields.List(Text())
+    flow_ratio = fields.Float()
+    node_ratio = fields.Float()
+
+
+class TestRunSchema(Schema):
+    results = fields.List(fields.Nested(ScenarioResultSchema))
+    coverage = fields.List(fields.Nested(CoverageSchema))
+
+
+class FolderQuery(Schema):
+    folder = Text(required=True, metadata={"description": "processes/<folder>/"})
+
+
+@blp.route("/designer/scenarios", methods=["POST"])
+@blp.doc(security=REQUIRED, summary="run a process folder's scenarios (throw-away database) with flow coverage")
+@blp.arguments(FolderQuery, location="query")
+@blp.response(200, TestRunSchema)
+def scenarios(query: dict[str, str]) -> Any:
+    report = designer.run_scenarios(_settings(), query["folder"], actor())
+    return {
+        "results": [{"name": r.scenario.name, "path": r.scenario.path, "passed": r.passed, "message": r.message}
+                    for r in report.results],
+        "coverage": [{"process": key, "flows_taken": sorted(c.flows_taken), "flows_missed": c.missed_flows(),
+                      "nodes_visited": sorted(c.nodes_visited), "nodes_missed": c.missed_nodes(),
+                      "flow_ratio": c.flow_ratio, "node_ratio": c.node_ratio}
+                     for key, c in sorted(report.coverage.items())],
+    }
+
+
+@blp.route("/designer/deploy", methods=["POST"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, DeployedSchema(many=True))
+def deploy() -> Any:
+    return designer.deploy_all(runtime().db, _settings(), actor())

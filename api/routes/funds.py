@@ -1,0 +1,30 @@
+"""GET /funds/{code}/balances — a building fund's balance per money source (its secretariat and committee)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from engine import ledger
+from engine.access import may_see_fund
+from engine.errors import NotFound
+
+from ..schemas import FundBalances
+from ..security import REQUIRED, actor, runtime
+
+blp = Blueprint("funds", __name__, description="楼宇发展基金 (building development funds)")
+
+
+@blp.route("/funds/<string:code>/balances", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, FundBalances)
+@blp.alt_response(404, description="no such fund, or not the caller's to see")
+def fund_balances(code: str) -> dict[str, Any]:
+    rows = None
+    if may_see_fund(actor()):
+        with runtime().db.reading() as conn:
+            rows = ledger.balances(conn, code)
+    if rows is None:
+        raise NotFound(f"基金不存在 (no fund {code})")
+    return {"fund_code": code, "balances": rows}

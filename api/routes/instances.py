@@ -1,0 +1,104 @@
+"""Cases: the list, one case in detail, comments, and the administrators' suspend/resume/terminate/retry."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from engine.caseview import diagram_xml
+from engine.comments import add_comment, list_comments
+from engine.inbox import InstanceFilter, list_instances
+
+from ..schemas import (
+    CommentRequest,
+    CommentSchema,
+    DocumentQuery,
+    InstanceDetail,
+    InstancePage,
+    InstanceQuery,
+    InstanceSummary,
+    MessageRequest,
+)
+from ..security import REQUIRED, actor, runtime
+
+blp = Blueprint("instances", __name__, description="办件 (cases)")
+
+
+@blp.route("/instances", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.arguments(InstanceQuery, location="query")
+@blp.response(200, InstancePage)
+def list_cases(query: dict[str, Any]) -> dict[str, Any]:
+    flt = InstanceFilter(status=query.get("status"), process=query.get("process"),
+                         case_number=query.get("case_number"), started_by_me=query["mine"],
+                         started_from=query.get("started_from"), started_to=query.get("started_to"))
+    items, cursor = list_instances(runtime().db, actor(), flt, query.get("cursor"), query["limit"])
+    return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/instances/<id:instance_id>", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, InstanceDetail)
+def show(instance_id: int) -> dict[str, Any]:
+    view = runtime().instance(instance_id, actor(), detail=True)
+    return {**view.__dict__, "documents": view.documents or []}
+
+
+@blp.route("/instances/<id:instance_id>/diagram", methods=["GET"])
+@blp.doc(security=REQUIRED, summary="the BPMN XML of the case's own process version (for diagram viewers)",
+         responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}})
+def diagram(instance_id: int) -> Response:
+    return Response(diagram_xml(runtime(), instance_id, actor()), mimetype="application/xml")
+
+
+def _admin(name: str) -> None:
+    @blp.route(f"/instances/<id:instance_id>/{name}", methods=["POST"], endpoint=name)
+    @blp.doc(security=REQUIRED, summary=f"{name} (administrators)")
+    @blp.response(200, InstanceSummary)
+    def view(instance_id: int) -> Any:
+        return getattr(runtime(), name)(instance_id, actor())
+
+
+for _name in ("suspend", "resume", "terminate", "retry"):
+    _admin(_name)
+
+
+@blp.route("/instances/<id:instance_id>/messages", methods=["POST"])
+@blp.doc(security=REQUIRED, summary="deliver a message to a waiting case (administrators, integrations)")
+@blp.arguments(MessageRequest)
+@blp.response(200, InstanceSummary)
+def deliver(body: dict[str, Any], instance_id: int) -> Any:
+    return runtime().deliver(instance_id, body["name"], body["payload"], actor())
+
+
+@blp.route("/instances/<id:instance_id>/comments", methods=["GET"])
+@blp.doc(security=REQUIRED)
+@blp.response(200, CommentSchema(many=True))
+def comments(instance_id: int) -> Any:
+    return list_comments(runtime().db, instance_id, actor())
+
+
+@blp.route("/instances/<id:instance_id>/comments", methods=["POST"])
+@blp.doc(security=REQUIRED)
+@blp.arguments(CommentRequest)
+@blp.response(201, CommentSchema)
+def comment(body: dict[str, Any], instance_id: int) -> Any:
+    return add_comment(runtime().db, instance_id, body["body"], actor())
+
+
+@blp.route("/instances/<id:instance_id>/documents/<string:name>", methods=["GET"])
+@blp.doc(security=REQUIRED, summary="an issued document as PDF (the latest issue, or ?seq=N)",
+         responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.arguments(DocumentQuery, location="query")
+@blp.alt_response(404, description="no such case or document for the caller")
+def document(query: dict[str, Any], instance_id: int, name: str) -> Response:
+    issued = runtime().document(instance_id, name, actor(), query.get("seq"))
+    response = Response(issued.pdf(), mimetype="application/pdf")
+    ascii_name = f"{issued.case_number}-{issued.name}.pdf"
+    response.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name}"; '
+                                               f"filename*=UTF-8''{quote(issued.filename)}")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

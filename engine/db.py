@@ -1,0 +1,103 @@
+"""Connections: SQLite by default (WAL, immediate write transactions), PostgreSQL by URL; migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """WAL lets readers run beside the one writer; BEGIN IMMEDIATE takes the write lock up front.
+
+    With pysqlite's default deferred BEGIN, two writers that both read first deadlock on the
+    lock upgrade and one fails at once with "database is locked" instead of waiting.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # Straight on the driver connection: this runs on every transaction, SQLAlchemy's layer adds nothing.
+        options = conn.get_execution_options()
+        if options.get("tongban_write"):
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        elif not options.get("tongban_autocommit"):
+            conn.connection.driver_connection.execute("BEGIN DEFERRED")
+
+
+class Database:
+    """One engine per URL, with separate session factories for reading and for writing."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(url, connect_args={"check_same_thread": False})
+            _sqlite_setup(self.engine)
+        else:
+            # No pre-ping (a round trip per checkout); stale connections are recycled instead.
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+        self._write_engine = self.engine.execution_options(tongban_write=True)
+        # Hot-path reads are single statements and need no transaction: autocommit saves the BEGIN and
+        # ROLLBACK (round trips on PostgreSQL; on SQLite we simply do not issue a BEGIN for them).
+        self._read_engine = self.engine.execution_options(
+            **({"tongban_autocommit": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: everything inside commits together or not at all."""
+        with self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A Core connection for the hot path: no ORM identity map, no unit of work."""
+        with self._read_engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A Core write transaction: commits on success, rolls back on any exception."""
+        with self._write_engine.begin() as conn:
+            yield conn
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        command.upgrade(alembic_config(self), "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(db: Database) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = db.engine
+    return cfg

@@ -1,0 +1,160 @@
+"""Background jobs on Celery: the scale-out mode, used only when `TONGBAN_BROKER_URL` is set.
+
+A request commits its step and enqueues `advance`; the beat enqueues `sweep` every second, which
+leases due timers in the database and enqueues one `fire_timer` per instance.  Every job is
+idempotent — `Runtime.advance` writes nothing when nothing is due and is guarded by the
+instance's version counter — so a job may safely run twice: that is what makes `acks_late`
+(redeliver the job of a worker killed mid-job) affordable.
+
+There is no separate service-task job: SpiffWorkflow runs a `serviceTask` inside
+`do_engine_steps`, so it runs in whichever `advance` or `fire_timer` job reaches it, and a job
+redelivered after a crash runs it again (at-least-once: operators must be idempotent).
+
+Run: `tongban worker` (any number, on any machines) and `tongban beat` (one is enough; two are
+harmless).  `celery -A engine.jobs worker|beat|flower` works too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+from kombu.exceptions import OperationalError as BrokerUnreachable
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError as DatabaseUnreachable
+
+from . import sla, timers
+from .db import Database
+from .errors import NotFound
+from .runtime import Runtime
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUE = "tongban"
+ADVANCE, FIRE_TIMER, SWEEP = "tongban.advance", "tongban.fire_timer", "tongban.sweep"
+SWEEP_EVERY = 1.0  # seconds: as often as the embedded TimerThread looks
+CLAIM_BATCH = 500
+
+#: Shared by every job: a dead worker's job goes back to the queue; a database outage is waited out.
+JOB: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseUnreachable, InterfaceError),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 10,
+}
+
+
+def make_app(broker_url: str | None, current: bool = True) -> Celery:
+    """A Celery app with tongban's settings (`current=False` for a publisher living beside another app)."""
+    app = Celery("tongban", set_as_current=current)
+    app.conf.update(
+        broker_url=broker_url,
+        broker_connection_retry_on_startup=True,
+        # Redis has no per-connection acknowledgement: an unacked job comes back after this many seconds.
+        # Jobs take milliseconds, so 5 minutes never redelivers a live one; RabbitMQ ignores it.
+        broker_transport_options={"visibility_timeout": 300},
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,  # jobs report through the database (events), not a result backend
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_publish_retry_policy={"max_retries": 3, "interval_start": 0, "interval_step": 0.5,
+                                   "interval_max": 1},
+        worker_prefetch_multiplier=1,  # a worker holds only what it runs: a kill -9 strands nothing else
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        timezone="UTC",
+        beat_scheduler="celery.beat:Scheduler",  # in memory: a one-line interval needs no schedule file
+        beat_schedule={"sweep-due-timers": {"task": SWEEP, "schedule": SWEEP_EVERY,
+                                            "options": {"expires": 10 * SWEEP_EVERY}}},
+    )
+    return app
+
+
+app = make_app(Settings.from_env().broker_url)
+_runtimes: dict[int, Runtime] = {}
+
+
+def worker_runtime() -> Runtime:
+    """This process's Runtime, made after the fork: a connection pool must never cross one."""
+    pid = os.getpid()
+    if pid not in _runtimes:
+        settings = Settings.from_env()
+        _runtimes.clear()
+        _runtimes[pid] = Runtime(Database(settings.database_url), settings)
+    return _runtimes[pid]
+
+
+def step(runtime: Runtime, instance_id: int) -> bool:
+    """Advance one instance; False when there was nothing to do for us (another step won, or it is gone)."""
+    try:
+        return timers.fire(runtime, instance_id)
+    except NotFound:
+        log.warning("instance %s no longer exists; job dropped", instance_id)
+        return False
+
+
+def enqueue_due(runtime: Runtime, enqueue: Callable[[int], Any], batch: int = CLAIM_BATCH) -> int:
+    """Lease every due timer and enqueue one fire job per instance; returns how many were enqueued.
+
+    The lease is taken before the enqueue, so a second sweeper (another beat) skips these rows; a job
+    lost with the broker is not lost for good, its lease runs out and the next sweep claims it again.
+    """
+    enqueued = 0
+    while instance_ids := timers.claim_due(runtime, batch):
+        for instance_id in instance_ids:
+            enqueue(instance_id)
+        enqueued += len(instance_ids)
+    return enqueued
+
+
+@app.task(name=ADVANCE, **JOB)
+def advance(instance_id: int) -> bool:
+    """Run the automatic steps that follow a committed step (scale-out mode's half of a request)."""
+    return step(worker_runtime(), instance_id)
+
+
+@app.task(name=FIRE_TIMER, **JOB)
+def fire_timer(instance_id: int) -> bool:
+    """Fire the due timers of one instance (and run what follows them)."""
+    return step(worker_runtime(), instance_id)
+
+
+@app.task(name=SWEEP, **JOB)
+def sweep() -> int:
+    """The beat's job: claim due timers, enqueue their fire jobs; then raise the SLA notices that came due."""
+    runtime = worker_runtime()
+    enqueued = enqueue_due(runtime, lambda instance_id: fire_timer.apply_async((instance_id,)))
+    sla.sweep(runtime)
+    return enqueued
+
+
+def dispatcher_for(settings: Settings) -> Callable[[int], None] | None:
+    """What `Runtime(dispatch=…)` takes: None (embedded, steps run inline) unless a broker is set.
+
+    The step is already committed when this runs, so a broker outage must not fail the request: the
+    error is logged with the instance id, and `tongban advance ID` (or the next step) continues it.
+    """
+    if settings.broker_url is None:
+        return None
+    publisher = make_app(settings.broker_url, current=False)
+
+    def dispatch(instance_id: int) -> None:
+        try:
+            publisher.send_task(ADVANCE, args=(instance_id,), queue=QUEUE, retry=True)
+        except BrokerUnreachable:
+            log.exception("消息队列不可用，办件 %s 的后续步骤未入队 (broker unreachable: advance of instance %s "
+                          "not enqueued; run `tongban advance %s`)", instance_id, instance_id, instance_id)
+
+    return dispatch
+
+
+def runtime_for(settings: Settings) -> Runtime:
+    """The runtime a web process or the CLI uses: inline steps when embedded, enqueued ones with a broker."""
+    return Runtime(Database(settings.database_url), settings, dispatch=dispatcher_for(settings))

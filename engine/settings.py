@@ -1,0 +1,52 @@
+"""Explicit configuration from environment variables, with an embedded default that needs no server."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: Path
+    database_url: str
+    processes_dir: Path
+    forms_dir: Path
+    district: str
+    timezone: ZoneInfo
+    #: Celery broker (redis://… or amqp://…): set, steps and timers run on `tongban worker`s (scale-out);
+    #: unset, everything runs inside the serving process (embedded).
+    broker_url: str | None = None
+    #: Live workflows kept per process so consecutive steps skip deserializing (0 turns it off).
+    workflow_cache: int = 256
+    #: Signs session cookies; unset, the web app generates one and keeps it in the instance folder.
+    secret_key: str | None = None
+    #: TONGBAN_ENV=production: secure cookies only, and no demo seeding.
+    production: bool = False
+    #: How long a sweeper's claim on a due timer lasts: a timer whose fire job was lost (worker or broker
+    #: died) is claimed again after this.  Longer than the slowest fire job, or a slow one fires twice.
+    timer_lease: timedelta = timedelta(minutes=2)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        instance_dir = Path(env.get("TONGBAN_INSTANCE", "instance")).resolve()
+        default_db = f"sqlite:///{instance_dir / 'tongban.db'}"
+        return cls(
+            instance_dir=instance_dir,
+            database_url=env.get("TONGBAN_DATABASE_URL") or default_db,
+            processes_dir=Path(env.get("TONGBAN_PROCESSES", "processes")).resolve(),
+            forms_dir=Path(env.get("TONGBAN_FORMS", "forms")).resolve(),
+            # 区划代码 of the issuing district, first six digits of every case number.
+            district=env.get("TONGBAN_DISTRICT", "370202"),
+            # Case numbers and deadlines are dates where the citizen is, not in UTC.
+            timezone=ZoneInfo(env.get("TONGBAN_TIMEZONE", "Asia/Shanghai")),
+            broker_url=env.get("TONGBAN_BROKER_URL") or None,
+            workflow_cache=int(env.get("TONGBAN_WORKFLOW_CACHE", "256")),
+            secret_key=env.get("TONGBAN_SECRET_KEY") or None,
+            production=env.get("TONGBAN_ENV") == "production",
+            timer_lease=timedelta(seconds=float(env.get("TONGBAN_TIMER_LEASE", "120"))),
+        )

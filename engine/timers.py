@@ -1,0 +1,86 @@
+"""Firing due timers: claim them from the database, advance their instances, once each.
+
+Claiming takes a short lease on due timer rows — `FOR UPDATE SKIP LOCKED` on PostgreSQL, the
+write lock of `BEGIN IMMEDIATE` on SQLite — so several sweepers never pick the same row.
+Firing is `Runtime.advance`, which is guarded by the instance's version counter: even if two
+sweepers reached one instance, one step wins and the other changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from . import sla
+from .clock import now
+from .errors import Conflict, TongbanError
+from .models import Timer
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None) -> list[int]:
+    """Lease up to `limit` due timers for `lease` (default: the `timer_lease` setting); returns their instances."""
+    at = now()
+    lease = runtime.settings.timer_lease if lease is None else lease
+    due = (select(Timer.id).where(Timer.state == "waiting", Timer.due_at <= at,
+                                  (Timer.claimed_until.is_(None)) | (Timer.claimed_until < at))
+           .order_by(Timer.due_at).limit(limit))
+    if not runtime.db.is_sqlite:
+        due = due.with_for_update(skip_locked=True)
+    with runtime.db.writing() as conn:
+        ids = conn.execute(due).scalars().all()
+        if not ids:
+            return []
+        rows = conn.execute(update(Timer).where(Timer.id.in_(ids)).values(claimed_until=at + lease)
+                            .returning(Timer.instance_id)).scalars().all()
+    return sorted(set(rows))
+
+
+def fire(runtime: Runtime, instance_id: int) -> bool:
+    """Advance one instance whose timer came due; False when another worker got there first."""
+    try:
+        runtime.advance(instance_id)
+        return True
+    except Conflict:
+        return False  # someone else stepped the instance: their step saw the timer too
+
+
+def sweep(runtime: Runtime, limit: int = 100) -> int:
+    """Claim and fire what is due now; returns how many instances were advanced."""
+    fired = 0
+    for instance_id in claim_due(runtime, limit):
+        try:
+            fired += fire(runtime, instance_id)
+        except TongbanError:
+            log.exception("timer of instance %s could not fire", instance_id)
+    return fired
+
+
+class TimerThread(threading.Thread):
+    """The embedded mode's scheduler: `tongban serve` fires due timers and sends SLA notices itself, no broker.
+
+    The first sweep runs at start-up, so timers that came due while the server was down fire at once.
+    """
+
+    def __init__(self, runtime: Runtime, interval: float = 1.0) -> None:
+        super().__init__(name="tongban-timers", daemon=True)
+        self.runtime, self.interval = runtime, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                while sweep(self.runtime) > 0:
+                    pass
+                sla.sweep(self.runtime)
+            except Exception:
+                log.exception("timer sweep failed; retrying")
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()

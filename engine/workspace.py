@@ -1,0 +1,105 @@
+"""A set of process files — read from disk for validate/deploy, or from a stored version at run time.
+
+Paths are always relative and prefixed (`processes/…`, `forms/…`) so that a version's stored
+bundle and the designer's working tree are addressed the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+PROCESSES = "processes/"
+FORMS = "forms/"
+ROLES_PATH = PROCESSES + "roles.yaml"
+MANIFEST_NAME = "process.yaml"
+_SUFFIXES = {".bpmn", ".dmn", ".yaml", ".yml", ".json"}
+MAX_REPORT_KEY = 64  # case_facts.name
+
+Files = dict[str, bytes]
+
+
+def read_tree(processes_dir: Path, forms_dir: Path) -> Files:
+    """Every process, decision, manifest and form file under the two folders."""
+    files: Files = {}
+    for prefix, root in ((PROCESSES, processes_dir), (FORMS, forms_dir)):
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in _SUFFIXES and "scenarios" not in path.parts:
+                files[prefix + path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def content_hash(files: Files) -> str:
+    """One hash for a bundle: same files and contents → same hash, whatever the order."""
+    listing = {path: hashlib.sha256(content).hexdigest() for path, content in sorted(files.items())}
+    return hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()
+
+
+class ManifestError(ValueError):
+    """A malformed process.yaml, with the line at fault when one can be named."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path, self.line = path, line
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """processes/<folder>/process.yaml: a process applicants can start, and how its cases are numbered.
+
+    `report` names the data keys whose current values every step copies into `case_facts`, so
+    reports group cases by them in SQL instead of reading each case's workflow.
+    """
+
+    path: str
+    key: str
+    code: str
+    name_zh: str
+    name_en: str
+    report: tuple[str, ...] = ()
+
+    @classmethod
+    def from_yaml(cls, path: str, content: bytes) -> Manifest:
+        raw = yaml.safe_load(content) or {}
+        missing = [k for k in ("key", "code", "name") if k not in raw]
+        if missing:
+            raise ManifestError(path, f"缺少字段 (missing keys) {missing}")
+        name = raw["name"] if isinstance(raw["name"], dict) else {"zh": raw["name"], "en": raw["name"]}
+        code = str(raw["code"])
+        if not code.replace("-", "").isalnum() or not code.isupper():
+            raise ManifestError(path, "办件编号代码须为大写字母 (code must be upper-case letters, e.g. ZZS)")
+        return cls(path, str(raw["key"]), code, name.get("zh", ""), name.get("en", name.get("zh", "")),
+                   _report_keys(path, content, raw.get("report", [])))
+
+
+def _report_keys(path: str, content: bytes, report: object) -> tuple[str, ...]:
+    """`report:` must list data-key names (identifiers that fit a case_facts row), each once."""
+    if not isinstance(report, list):
+        raise ManifestError(path, "report 须为数据项名称列表 (report must be a list of data keys, e.g. [building, "
+                            "rating])", _line(content, None))
+    for index, name in enumerate(report):
+        if not (isinstance(name, str) and name.isidentifier() and len(name) <= MAX_REPORT_KEY):
+            raise ManifestError(path, f"report 第 {index + 1} 项 {name!r} 不是数据项名称 (not a data-key "
+                                f"identifier of at most {MAX_REPORT_KEY} characters)", _line(content, index))
+        if name in report[:index]:
+            raise ManifestError(path, f"report 重复列出 {name!r} (listed twice)", _line(content, index))
+    return tuple(report)
+
+
+def _line(content: bytes, index: int | None) -> int | None:
+    """1-based line of the `report` value (or of its index-th item) in the manifest's YAML."""
+    root = yaml.compose(content)
+    node = next((v for k, v in root.value if k.value == "report"), None) if isinstance(root, yaml.MappingNode) else None
+    if isinstance(node, yaml.SequenceNode) and index is not None and index < len(node.value):
+        node = node.value[index]
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def manifests(files: Files) -> list[Manifest]:
+    return [Manifest.from_yaml(p, c) for p, c in sorted(files.items()) if p.endswith("/" + MANIFEST_NAME)]

@@ -1,0 +1,31 @@
+"""Fixtures for the fault tests: real worker and beat processes on the broker and database named by
+TONGBAN_TEST_BROKER_URL and TONGBAN_TEST_DATABASE_URL (the root conftest migrates and empties that database)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.runtime import Runtime
+from tests.integration.cluster import Cluster, purge
+
+BROKER_URL = os.environ.get("TONGBAN_TEST_BROKER_URL")
+DATABASE_URL = os.environ.get("TONGBAN_TEST_DATABASE_URL")
+CONFIGURED = bool(BROKER_URL and DATABASE_URL)
+LOG_TAIL = 3000
+
+
+@pytest.fixture
+def cluster(runtime: Runtime, tmp_path: Path) -> Iterator[Cluster]:
+    """An empty job queue and no processes yet; whatever the test started is killed afterwards."""
+    assert BROKER_URL and DATABASE_URL
+    purge(BROKER_URL)
+    with Cluster(DATABASE_URL, BROKER_URL, tmp_path) as running:
+        try:
+            yield running
+        finally:
+            for name in running.procs:  # shown by pytest only when the test failed
+                print(f"--- {name} (last {LOG_TAIL} characters) ---\n{running.log(name)[-LOG_TAIL:]}")

@@ -1,0 +1,81 @@
+"""Files uploaded with a start form before the case exists: bound to the case on start, or the start fails."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from engine.errors import FormInvalid
+from engine.models import Attachment
+from engine.runtime import Runtime
+from tests.support import PASSWORD
+from tests.test_constructs import end, flows, put, render, start, user
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
+APPLY = {"type": "object", "required": ["title", "consent_sheet"],
+         "properties": {"title": {"type": "string"}, "consent_sheet": {"type": "array", "items": {"type": "string"}}}}
+
+
+@pytest.fixture
+def files_process(runtime: Runtime) -> str:
+    nodes = [start(form="apply.json"), user("review", "审查", "review.json"), end()]
+    edges = flows(("start", "review"), ("review", "end"))
+    bpmn = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+            'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'
+            '<bpmn:process id="t_files" isExecutable="true"><bpmn:laneSet id="ls">'
+            '<bpmn:lane id="l1" name="申请人"><bpmn:flowNodeRef>start</bpmn:flowNodeRef></bpmn:lane>'
+            '<bpmn:lane id="l2" name="窗口人员"><bpmn:flowNodeRef>review</bpmn:flowNodeRef></bpmn:lane>'
+            f'</bpmn:laneSet>{render(nodes, edges)}</bpmn:process></bpmn:definitions>')
+    put(runtime, "t_files", {"f.bpmn": bpmn},
+        {"apply.json": APPLY, "apply.ui.json": {"consent_sheet": {"ui:widget": "files"}},
+         "review.json": {"type": "object"}})
+    return "t_files"
+
+
+def bearer(client: FlaskClient, username: str) -> dict[str, str]:
+    token = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}).json["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def draft(client: FlaskClient, headers: dict[str, str]) -> int:
+    reply = client.post("/api/v1/uploads", data={"file": (io.BytesIO(PNG), "同意书.png")}, headers=headers)
+    assert reply.status_code == 201 and reply.json["instance_id"] is None
+    return reply.json["id"]
+
+
+def test_drafts_become_the_cases_files_on_start(client: FlaskClient, runtime: Runtime, files_process: str) -> None:
+    haiyun = bearer(client, "haiyun")
+    ids = [draft(client, haiyun), draft(client, haiyun)]
+    started = client.post(f"/api/v1/processes/{files_process}/instances", headers=haiyun,
+                          json={"data": {"title": "带同意书", "consent_sheet": [str(i) for i in ids]}})
+    assert started.status_code == 201, started.json
+    case = started.json["id"]
+    listed = client.get(f"/api/v1/instances/{case}/attachments", headers=bearer(client, "window"))
+    assert sorted(a["id"] for a in listed.json) == sorted(ids)
+    again = client.post(f"/api/v1/processes/{files_process}/instances", headers=haiyun,
+                        json={"data": {"title": "再用一次", "consent_sheet": [str(ids[0])]}})
+    assert again.status_code == 422 and "/consent_sheet" in again.json["fields"]
+
+
+def test_someone_elses_draft_fails_the_start_and_nothing_is_written(client: FlaskClient, runtime: Runtime,
+                                                                    files_process: str) -> None:
+    theirs = draft(client, bearer(client, "fushan"))
+    reply = client.post(f"/api/v1/processes/{files_process}/instances", headers=bearer(client, "haiyun"),
+                        json={"data": {"title": "别人的文件", "consent_sheet": [str(theirs)]}})
+    assert reply.status_code == 422 and list(reply.json["fields"]) == ["/consent_sheet"]
+    assert runtime.instances(runtime.actor("admin")) == []
+    with runtime.db.read() as session:
+        assert session.scalar(select(Attachment.instance_id).where(Attachment.id == theirs)) is None
+
+
+def test_the_runtime_refuses_unknown_ids_per_field(runtime: Runtime, files_process: str) -> None:
+    with pytest.raises(FormInvalid) as err:
+        runtime.start(files_process, {"title": "x", "consent_sheet": ["999999"]}, runtime.actor("haiyun"))
+    assert list(err.value.fields) == ["/consent_sheet"]
+    assert json.dumps(err.value.fields, ensure_ascii=False).count("附件") == 1
