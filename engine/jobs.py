@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
+from celery.worker.request import Request
 from kombu.exceptions import OperationalError as BrokerUnreachable
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError as DatabaseUnreachable
@@ -39,8 +40,23 @@ ADVANCE, FIRE_TIMER, SWEEP = "tongban.advance", "tongban.fire_timer", "tongban.s
 SWEEP_EVERY = 1.0  # seconds: as often as the embedded TimerThread looks
 CLAIM_BATCH = 500
 
+class JobRequest(Request):
+    """Celery's request, except that acknowledging over a connection that is already gone is logged, not fatal.
+
+    After a broker restart a job that finished in the pool is acknowledged on its old channel; kombu's
+    Redis transport then fails with `AttributeError` (its connection was released; kombu issue #582),
+    which Celery does not count as a connection error, so the whole worker stopped.  Nothing is lost by
+    not acknowledging: the broker redelivers the job (or its timer's lease runs out) and jobs are idempotent.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connection_errors = (*self._connection_errors, AttributeError)
+
+
 #: Shared by every job: a dead worker's job goes back to the queue; a database outage is waited out.
 JOB: dict[str, Any] = {
+    "Request": JobRequest,
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": (DatabaseUnreachable, InterfaceError),

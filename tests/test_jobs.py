@@ -9,8 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from celery.worker.request import Request
 from click.testing import CliRunner
 from kombu import Connection
+from kombu.message import Message
 from sqlalchemy import select
 
 from engine import clock, jobs
@@ -116,3 +118,29 @@ def test_advance_command_continues_a_case_by_hand(runtime: Runtime, monkeypatch:
     result = CliRunner().invoke(main, ["advance", case, "--json"])
     assert result.exit_code == 0, result.output
     assert [v["status"] for v in json.loads(result.output)] == ["completed"]
+
+
+class ReleasedChannel:
+    """What kombu's Redis channel does once a broker restart released its connection (kombu issue #582)."""
+
+    no_ack_consumers = None
+
+    def basic_ack(self, *_: Any, **__: Any) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'hostname'")
+
+
+@pytest.mark.parametrize(("request_class", "survives"), [(jobs.JobRequest, True), (Request, False)])
+def test_acknowledging_over_a_released_connection_does_not_stop_the_worker(request_class: type[Request],
+                                                                          survives: bool,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    message = Message(body=json.dumps([[1], {}, {}]), channel=ReleasedChannel(), delivery_tag="1",
+                      content_type="application/json", content_encoding="utf-8",
+                      headers={"id": "job-1", "task": jobs.ADVANCE})
+    request = request_class(message, app=jobs.app, task=jobs.advance, connection_errors=(ConnectionError,),
+                            on_ack=message.ack_log_error)
+    if survives:
+        request.acknowledge()
+        assert request.acknowledged and "Couldn't ack" in caplog.text
+    else:  # Celery's own request lets the error out, into the worker's event loop
+        with pytest.raises(AttributeError):
+            request.acknowledge()

@@ -4,6 +4,7 @@ TONGBAN_TEST_BROKER_URL and TONGBAN_TEST_DATABASE_URL (the root conftest migrate
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,9 @@ BROKER_URL = os.environ.get("TONGBAN_TEST_BROKER_URL")
 DATABASE_URL = os.environ.get("TONGBAN_TEST_DATABASE_URL")
 CONFIGURED = bool(BROKER_URL and DATABASE_URL)
 LOG_TAIL = 3000
+#: Why a process stopped is at the start of its trouble, not in the tail: these lines are shown first.
+ALARM = re.compile(r"CRITICAL|Unrecoverable|shutdown|Traceback")
+MAX_ALARMS = 20
 
 
 @pytest.fixture
@@ -28,4 +32,7 @@ def cluster(runtime: Runtime, tmp_path: Path) -> Iterator[Cluster]:
             yield running
         finally:
             for name in running.procs:  # shown by pytest only when the test failed
-                print(f"--- {name} (last {LOG_TAIL} characters) ---\n{running.log(name)[-LOG_TAIL:]}")
+                log = running.log(name)
+                alarms = [line for line in log.splitlines() if ALARM.search(line)][:MAX_ALARMS]
+                print(f"--- {name}: first {len(alarms)} critical lines ---", *alarms, sep="\n")
+                print(f"--- {name} (last {LOG_TAIL} characters) ---\n{log[-LOG_TAIL:]}")
