@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -20,12 +20,14 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR as BPMN_VALIDATOR
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, full_tag
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 
 from .catalogue import Role, RoleCatalogue
 from .documents import DOCUMENT_PROPERTY, TEMPLATES_NAME, Template, folder_of, names, templates_for
 from .forms import Form, load_form
 from .problems import Problem
+from .servicetask import ServiceTask
 from .unsupported import find_unsupported
 from .workspace import FORMS, ROLES_PATH, Files, Manifest, content_hash, manifests
 from .xmlsafe import UnsafeXml, parse_xml
@@ -76,6 +78,9 @@ class CompiledProcess:
 
 class TongbanParser(SpiffBpmnParser):
     """Spiff's parser; XSD validation is run separately so that *every* error is collected."""
+
+    OVERRIDE_PARSER_CLASSES: ClassVar = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("serviceTask"): (ServiceTaskParser, ServiceTask)}
 
 
 def properties(element: etree._Element) -> dict[str, str]:

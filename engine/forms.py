@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import jsonschema_rs
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from .scripting import RestrictedEnvironment, ScriptRefused, check, data_names
 
-FORMAT_CHECKER = FormatChecker()
 RULES_KEY = "x-rules"
 JSON_POINTER = re.compile(r"(/([^~/]|~[01])*)+")  # RFC 6901, not the root: a rule reports on a field
 
@@ -89,22 +89,23 @@ class Form:
     rules: tuple[Rule, ...] = field(default=())
 
     @cached_property
-    def validator(self) -> Any:
-        cls = validator_for(self.schema, default=Draft202012Validator)
-        return cls(self.schema, format_checker=FORMAT_CHECKER)
+    def validator(self) -> jsonschema_rs.Validator:
+        """Compiled once per form.  jsonschema-rs rather than python-jsonschema: about ten times faster on a
+        step's hot path, and right about money — python-jsonschema refuses 0.07 as a multiple of 0.01 (one
+        cent amount in nine) through float division.  Offline: a `$ref` never reaches the network."""
+        return jsonschema_rs.validator_for(self.schema, validate_formats=True, offline=True)
 
     def errors(self, data: Any) -> dict[str, list[str]]:
         """Every failing field as JSON-pointer-like path → messages; empty when the data is valid."""
         fields: dict[str, list[str]] = {}
-        for error in self.validator.iter_errors(data):
-            path = list(error.absolute_path)
-            if error.validator == "required":  # point at the missing field, not at its parent
-                missing = [p for p in error.validator_value if not isinstance(error.instance, dict)
-                           or p not in error.instance]
-                for prop in missing:
+        if not self.validator.is_valid(data):
+            for error in self.validator.iter_errors(data):
+                path = list(error.instance_path)
+                if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Required):  # point at the field
+                    prop = error.kind.property
                     fields.setdefault(_path([*path, prop]), []).append(f"必填项 (required): {prop}")
-                continue
-            fields.setdefault(_path(path), []).append(error.message)
+                else:
+                    fields.setdefault(_path(path), []).append(error.message)
         if isinstance(data, dict):
             schema_errors = dict(fields)  # rules step aside for the schema's errors, not for each other's
             for rule in self.rules:

@@ -6,9 +6,11 @@ idempotent — `Runtime.advance` writes nothing when nothing is due and is guard
 instance's version counter — so a job may safely run twice: that is what makes `acks_late`
 (redeliver the job of a worker killed mid-job) affordable.
 
-There is no separate service-task job: SpiffWorkflow runs a `serviceTask` inside
-`do_engine_steps`, so it runs in whichever `advance` or `fire_timer` job reaches it, and a job
-redelivered after a crash runs it again (at-least-once: operators must be idempotent).
+A service task's attempts are rows beside the timers (see `servicetask`); the sweep enqueues a
+`run_service` job for each instance with one due, on a queue of its own (`tongban.services`), so calls
+to a slow outside system never hold up timers and steps.  Every worker consumes both queues unless told
+otherwise (`tongban worker -Q tongban.services` runs one for service calls only).  A job redelivered
+after a crash calls the service again: at-least-once, with the task id as the idempotency key.
 
 Run: `tongban worker` (any number, on any machines) and `tongban beat` (one is enough; two are
 harmless).  `celery -A engine.jobs worker|beat|flower` works too.
@@ -23,6 +25,7 @@ from typing import Any
 
 from celery import Celery
 from celery.worker.request import Request
+from kombu import Queue
 from kombu.exceptions import OperationalError as BrokerUnreachable
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError as DatabaseUnreachable
@@ -35,8 +38,9 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-QUEUE = "tongban"
+QUEUE, SERVICES_QUEUE = "tongban", "tongban.services"
 ADVANCE, FIRE_TIMER, SWEEP = "tongban.advance", "tongban.fire_timer", "tongban.sweep"
+RUN_SERVICE = "tongban.run_service"
 SWEEP_EVERY = 1.0  # seconds: as often as the embedded TimerThread looks
 CLAIM_BATCH = 500
 
@@ -76,6 +80,8 @@ def make_app(broker_url: str | None, current: bool = True) -> Celery:
         # Jobs take milliseconds, so 5 minutes never redelivers a live one; RabbitMQ ignores it.
         broker_transport_options={"visibility_timeout": 300},
         task_default_queue=QUEUE,
+        task_queues=(Queue(QUEUE), Queue(SERVICES_QUEUE)),
+        task_routes={RUN_SERVICE: {"queue": SERVICES_QUEUE}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,  # jobs report through the database (events), not a result backend
@@ -116,17 +122,19 @@ def step(runtime: Runtime, instance_id: int) -> bool:
         return False
 
 
-def enqueue_due(runtime: Runtime, enqueue: Callable[[int], Any], batch: int = CLAIM_BATCH) -> int:
-    """Lease every due timer and enqueue one fire job per instance; returns how many were enqueued.
+def enqueue_due(runtime: Runtime, enqueue: Callable[[str, int], Any], batch: int = CLAIM_BATCH) -> int:
+    """Lease every due row and enqueue one job per instance and kind (`fire_timer` for timers, `run_service`
+    for service attempts); returns how many were enqueued.
 
     The lease is taken before the enqueue, so a second sweeper (another beat) skips these rows; a job
     lost with the broker is not lost for good, its lease runs out and the next sweep claims it again.
     """
     enqueued = 0
-    while instance_ids := timers.claim_due(runtime, batch):
-        for instance_id in instance_ids:
-            enqueue(instance_id)
-        enqueued += len(instance_ids)
+    for kind, job in (("timer", FIRE_TIMER), ("service", RUN_SERVICE)):
+        while instance_ids := timers.claim_due(runtime, batch, kind=kind):
+            for instance_id in instance_ids:
+                enqueue(job, instance_id)
+            enqueued += len(instance_ids)
     return enqueued
 
 
@@ -142,11 +150,18 @@ def fire_timer(instance_id: int) -> bool:
     return step(worker_runtime(), instance_id)
 
 
+@app.task(name=RUN_SERVICE, **JOB)
+def run_service(instance_id: int) -> bool:
+    """Make the due attempt of an instance's service task (and run what follows it)."""
+    return step(worker_runtime(), instance_id)
+
+
 @app.task(name=SWEEP, **JOB)
 def sweep() -> int:
     """The beat's job: claim due timers, enqueue their fire jobs; then raise the SLA notices that came due."""
     runtime = worker_runtime()
-    enqueued = enqueue_due(runtime, lambda instance_id: fire_timer.apply_async((instance_id,)))
+    by_name = {FIRE_TIMER: fire_timer, RUN_SERVICE: run_service}
+    enqueued = enqueue_due(runtime, lambda job, instance_id: by_name[job].apply_async((instance_id,)))
     sla.sweep(runtime)
     return enqueued
 

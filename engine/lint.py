@@ -25,6 +25,7 @@ from .compiler import (
 )
 from .documents import DOCUMENT_PROPERTY, TEMPLATES_NAME, folder_of, load_templates, names
 from .scripting import HELPERS, ScriptRefused, check, data_names
+from .services import operators
 from .workspace import FORMS
 
 Rule = Callable[[ParsedWorkspace], None]
@@ -166,6 +167,24 @@ def conditions_and_scripts_compile(ws: ParsedWorkspace) -> None:
                         ws.problem(path, element.get("id"), f"属性 {key} 的表达式无效 (expression refused): {exc}")
 
 
+def service_tasks_resolve(ws: ParsedWorkspace) -> None:
+    """A service task must call an operator this installation has, with every parameter it requires."""
+    known = operators()
+    for path, process in ws.process_elements():
+        for task in process.iter(f"{{{BPMN_NS}}}serviceTask"):
+            for operator in task.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS):
+                name = operator.get("id")
+                if name not in known:
+                    ws.problem(path, task.get("id"), f"未知的服务 {name!r} (unknown service operator; known: "
+                               f"{', '.join(sorted(known))})")
+                    continue
+                given = {p.get("id") for p in operator.xpath(".//spiffworkflow:parameter", namespaces=NS)}
+                if missing := sorted(known[name].required - given):
+                    ws.problem(path, task.get("id"), f"服务 {name} 缺少参数 {missing} (missing parameters)")
+                if unknown := sorted(given - known[name].required - known[name].optional):
+                    ws.problem(path, task.get("id"), f"服务 {name} 不接受参数 {unknown} (unknown parameters)")
+
+
 def gateways_are_complete(ws: ParsedWorkspace) -> None:
     """Without a default flow a case whose data matches no condition stops dead at the gateway."""
     for path, process in ws.process_elements():
@@ -228,6 +247,7 @@ RULES: tuple[Rule, ...] = (
     timers_parse,
     references_resolve,
     conditions_and_scripts_compile,
+    service_tasks_resolve,
     gateways_are_complete,
     manifests_point_at_processes,
     documents_resolve,

@@ -308,7 +308,8 @@ class Attachment(Base):
 
 
 class Timer(Base):
-    """A timer event an instance waits on, derived from its state: what the sweep claims and fires."""
+    """A timer event, or a service task's next attempt, an instance waits on (derived from its state): what the
+    sweep claims and fires."""
 
     __tablename__ = "timers"
     __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
@@ -316,6 +317,8 @@ class Timer(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(36), unique=True)
     element_id: Mapped[str] = mapped_column(String(100))
+    #: timer: a timer event; service: a service task's next attempt (its own job, `run_service`)
+    kind: Mapped[str] = mapped_column(String(10), default="timer", server_default="timer")
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(20))  # waiting|fired|cancelled
     claimed_until: Mapped[datetime | None]  # a sweeper's lease: others leave it alone until then

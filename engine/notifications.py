@@ -21,7 +21,7 @@ from .db import Database
 from .errors import NotFound
 from .models import Notification, User
 
-KINDS = ("sla_warning", "due_today", "overdue", "escalation_report", "incident")
+KINDS = ("sla_warning", "due_today", "overdue", "escalation_report", "incident", "service_notice")
 
 
 @dataclass(frozen=True)

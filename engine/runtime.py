@@ -20,7 +20,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 from sqlalchemy import Connection, Row, and_, func, select
 
-from . import casefacts, documents, ledger, state, store, workdays
+from . import casefacts, documents, ledger, notifications, state, store, workdays
 from .access import Actor, can_see_task, may_do_task, scope_instances
 from .accounts import load_actor
 from .attachments import bind_drafts
@@ -35,6 +35,7 @@ from .inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
 from .models import Event, Instance, ProcessVersion
 from .paging import MAX_ID, MAX_LIMIT
 from .scripting import RestrictedEnvironment, as_moment
+from .services import ServiceCalls
 from .settings import Settings
 from .stepping import (
     EMPTY,
@@ -172,17 +173,27 @@ class Runtime:
         step.events.extend({"kind": "task_ready", "task_id": t["id"], "element_id": t["element_id"]}
                            for t in new_tasks)
         new_timers = [{"instance_id": instance_id, "task_id": task_id, "element_id": element, "due_at": due,
-                       "state": "waiting"} for task_id, (element, due) in after.timers.items()
+                       "state": "waiting", "kind": "timer"} for task_id, (element, due) in after.timers.items()
                       if task_id not in before.timers]
         ended_timers = {t: _timer_outcome(step.workflow, t) for t in before.timers.keys() - after.timers.keys()}
         step.events.extend({"kind": f"timer_{outcome}", "task_id": t, "element_id": before.timers[t][0]}
                            for t, outcome in ended_timers.items())
+        # a service task's attempt rows: its events (retry scheduled, called) come from the task itself
+        new_timers += [{"instance_id": instance_id, "task_id": key, "element_id": element, "due_at": due,
+                        "state": "waiting", "kind": "service"}
+                       for key, (element, due) in after.retries.items() if key not in before.retries]
+        attempt_outcome = "cancelled" if step.status == TERMINATED else "fired"
+        ended_timers.update(dict.fromkeys(before.retries.keys() - after.retries.keys(), attempt_outcome))
         user_id = actor.id or None
         events = [{"instance_id": instance_id, "at": at, "kind": e["kind"], "task_id": e.get("task_id"),
                    "element_id": e.get("element_id"), "user_id": user_id, "data_hash": e.get("data_hash"),
                    "detail": e.get("detail")} for e in step.events]
         store.write_tasks_and_events(conn, at, user_id, completed_task, cancelled, new_tasks, events)
         store.write_timers(conn, at, new_timers, ended_timers)
+        for asked in step.notices:
+            org_id = self._org_id(conn, asked.org_code) if asked.org_code else None
+            notifications.raise_notice(conn, asked.notice(instance_id), notifications.holders(conn, asked.role, org_id),
+                                       asked.role, org_id)
         casefacts.record(conn, compiled.manifest.report, instance_id, step.workflow)
         documents.issue(conn, instance_id, step.workflow, compiled.document_elements, compiled.documents, at,
                         self.settings.timezone)
@@ -291,7 +302,10 @@ class Runtime:
 
     def _automatic_steps(self, workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step:
         """Inline in embedded mode; deferred to a worker (which calls `advance`) in scale-out mode."""
-        return run_until_wait(workflow, events) if self.dispatch is None else Step(workflow, RUNNING, events)
+        return self._run(workflow, events) if self.dispatch is None else Step(workflow, RUNNING, events)
+
+    def _run(self, workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step:
+        return run_until_wait(workflow, events, ServiceCalls(self.settings))
 
     def _dispatched(self, instance_id: int) -> None:
         if self.dispatch is not None:
@@ -323,18 +337,18 @@ class Runtime:
         workflow = self._workflow(row, compiled)
         before = Snapshot.of(workflow)
         # a ready task whose row could not be derived (unknown org, unloaded year) is derived again on resume
-        before = Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers)
+        before = Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries)
         events = [{"kind": kind}]
         if kind == "terminated":
             workflow.cancel()
             events.append({"kind": "ended", "detail": {"outcome": "terminated"}})
             step = Step(workflow, TERMINATED, events)
         elif kind == "resumed":
-            step = run_until_wait(workflow, events)
+            step = self._run(workflow, events)
         elif kind == "retried":
             for failed in workflow.get_tasks(state=TaskState.ERROR):
                 workflow.reset_from_task_id(failed.id)  # runs again from its input data
-            step = run_until_wait(workflow, events)
+            step = self._run(workflow, events)
         else:
             step = Step(workflow, SUSPENDED, events, row.error_message, row.error_element)
         return self._commit(row, compiled, version_no, step, actor, before)
@@ -367,8 +381,8 @@ class Runtime:
             return self.instance(row.id, SYSTEM)
         workflow = self._workflow(row, compiled)
         before, fingerprint = Snapshot.of(workflow), progress(workflow)
-        step = run_until_wait(workflow, [])
-        if step.status == RUNNING and progress(workflow) == fingerprint:
+        step = self._run(workflow, [])
+        if step.status == RUNNING and progress(workflow) == fingerprint and not step.events:
             self._live.put(row.id, row.version, workflow)  # unchanged: still what the stored state says
             return self.instance(row.id, SYSTEM)
         return self._commit(row, compiled, version_no, step, SYSTEM, before)
@@ -393,7 +407,7 @@ class Runtime:
             raise Conflict(f"办件未在等待消息“{message}” (the case is not waiting for message {message!r})",
                            {"message": ["not awaited"]}) from None
         events = [{"kind": "message_received", "data_hash": data_hash(payload), "detail": {"message": message}}]
-        return self._commit(row, compiled, version_no, run_until_wait(workflow, events), actor, before)
+        return self._commit(row, compiled, version_no, self._run(workflow, events), actor, before)
 
     def instance(self, ref: int | str, actor: Actor, detail: bool = False) -> InstanceView:
         with self.db.reading() as conn:

@@ -271,10 +271,12 @@ class Runner:
             if expected.refused:
                 return Result(scenario, True)
             for index, step in enumerate(spec.get("steps") or [], start=1):
+                self._call_services()
                 try:
                     self._step(instance, step)
                 except ScenarioFailed as exc:
                     raise ScenarioFailed(f"第 {index} 步 (step {index}) {_describe(step)}: {exc}") from None
+            self._call_services()
             self._expect(instance, spec["expect"])
             return Result(scenario, True)
         except ScenarioFailed as exc:
@@ -311,6 +313,11 @@ class Runner:
         else:
             message = step["message"]
             self.runtime.deliver(instance, message["name"], message.get("data"), SYSTEM)
+
+    def _call_services(self) -> None:
+        """The service calls a step made due: the server's timer thread makes them within a second."""
+        while timers.sweep(self.runtime, kind="service"):
+            pass
 
     def _fire(self, instance: int) -> None:
         """Everything that came due: the timer sweep (as the background thread would), then this case."""

@@ -191,9 +191,6 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             context[key] = value
         return True
 
-    def call_service(self, context: Any, **kwargs: Any) -> Any:
-        raise ScriptRefused("服务任务尚未配置执行器 (no service task runner is configured)")
-
 
 def script_engine() -> PythonScriptEngine:
     return PythonScriptEngine(environment=RestrictedEnvironment())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,6 +30,12 @@ class Settings:
     #: How long a sweeper's claim on a due timer lasts: a timer whose fire job was lost (worker or broker
     #: died) is claimed again after this.  Longer than the slowest fire job, or a slow one fires twice.
     timer_lease: timedelta = timedelta(minutes=2)
+    #: Service tasks: the external systems `http_post` may call, by name (JSON object name → URL) …
+    service_endpoints: dict[str, str] = field(default_factory=dict)
+    #: … how long one call may take, how often a transient failure is retried, and the first wait (it doubles).
+    service_timeout: float = 10.0
+    service_retries: int = 5
+    service_backoff: timedelta = timedelta(seconds=30)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -49,4 +56,22 @@ class Settings:
             secret_key=env.get("TONGBAN_SECRET_KEY") or None,
             production=env.get("TONGBAN_ENV") == "production",
             timer_lease=timedelta(seconds=float(env.get("TONGBAN_TIMER_LEASE", "120"))),
+            service_endpoints=_endpoints(env.get("TONGBAN_SERVICE_ENDPOINTS", "")),
+            service_timeout=float(env.get("TONGBAN_SERVICE_TIMEOUT", "10")),
+            service_retries=int(env.get("TONGBAN_SERVICE_RETRIES", "5")),
+            service_backoff=timedelta(seconds=float(env.get("TONGBAN_SERVICE_BACKOFF", "30"))),
         )
+
+
+def _endpoints(raw: str) -> dict[str, str]:
+    """TONGBAN_SERVICE_ENDPOINTS: a JSON object of name → http(s) URL; anything else stops start-up."""
+    if not raw.strip():
+        return {}
+    try:
+        endpoints = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"TONGBAN_SERVICE_ENDPOINTS is not JSON: {exc}") from None
+    if not isinstance(endpoints, dict) or not all(
+            isinstance(url, str) and url.startswith(("http://", "https://")) for url in endpoints.values()):
+        raise ValueError('TONGBAN_SERVICE_ENDPOINTS must map names to http(s) URLs, e.g. {"licences": "https://…"}')
+    return endpoints

@@ -15,7 +15,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
+from . import servicetask
 from .scripting import ScriptRefused
+from .services import RoleNotice, ServiceCalls, ServiceError
 
 RUNNING, SUSPENDED, COMPLETED, TERMINATED, ERROR = "running", "suspended", "completed", "terminated", "error"
 ENDED = frozenset({COMPLETED, TERMINATED})
@@ -30,19 +32,27 @@ class Step:
     events: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     error_element: str | None = None
+    #: in-app notices service tasks asked for, written with the step
+    notices: list[RoleNotice] = field(default_factory=list)
 
 
-def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step:
-    """Fire due timers and run automatic steps; a failing script yields an error step, not a crash."""
+def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: ServiceCalls) -> Step:
+    """Fire due timers, retry due service calls and run automatic steps; a failing script or service
+    yields an error step, not a crash."""
     try:
-        workflow.refresh_timers()
-        workflow.do_engine_steps()
+        with calls.bound():
+            workflow.refresh_timers()
+            for task in servicetask.due(workflow.get_tasks(state=TaskState.STARTED)):
+                task.run()
+            workflow.do_engine_steps()
     except (SpiffWorkflowException, ScriptRefused) as exc:
         element = _failed_element(workflow, exc)
         cause = getattr(exc, "exception", None)
-        message = str(cause if isinstance(cause, ScriptRefused) else exc).rstrip(". ")
+        message = str(cause if isinstance(cause, ScriptRefused | ServiceError) else exc).rstrip(". ")
+        events.extend(calls.events)
         events.append({"kind": "error", "element_id": element, "detail": {"message": message}})
-        return Step(workflow, ERROR, events, message, element)
+        return Step(workflow, ERROR, events, message, element, calls.notices)
+    events.extend(calls.events)
     # Messages thrown for no catcher in this case leave the state (they would pile up in it) and
     # go on record; routing them to other cases by correlation is not built yet.
     events.extend({"kind": "message_thrown", "detail": {"message": e.event_definition.name}}
@@ -50,8 +60,8 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step
     if workflow.is_completed():
         outcome = TERMINATED if _terminated(workflow) else COMPLETED
         events.append({"kind": "ended", "detail": {"outcome": outcome}})
-        return Step(workflow, outcome, events)
-    return Step(workflow, RUNNING, events)
+        return Step(workflow, outcome, events, notices=calls.notices)
+    return Step(workflow, RUNNING, events, notices=calls.notices)
 
 
 def _terminated(workflow: BpmnWorkflow) -> bool:
@@ -76,23 +86,29 @@ def _timer_due(task: Task) -> datetime | None:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The derived rows a workflow implies: ready human tasks and waiting timers (by task id)."""
+    """The derived rows a workflow implies: ready human tasks, waiting timers (by task id) and service
+    tasks waiting for their next attempt (by attempt key) — both kinds are rows the timer sweep fires."""
 
     tasks: dict[str, Task]
     timers: dict[str, tuple[str, datetime]]
+    retries: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> Snapshot:
-        """One walk of the task tree for both (this runs twice on every step)."""
+        """One walk of the task tree for all three (this runs twice on every step)."""
         tasks: dict[str, Task] = {}
         timers: dict[str, tuple[str, datetime]] = {}
-        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        retries: dict[str, tuple[str, datetime]] = {}
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
             if task.state == TaskState.READY:
                 if task.task_spec.manual:
                     tasks[str(task.id)] = task
+            elif task.state == TaskState.STARTED:
+                if (attempt := servicetask.waiting(task)) is not None:
+                    retries[attempt[0]] = (element_of(task), attempt[1])
             elif (due := _timer_due(task)) is not None:
                 timers[str(task.id)] = (element_of(task), due)
-        return cls(tasks, timers)
+        return cls(tasks, timers, retries)
 
 
 EMPTY = Snapshot({}, {})

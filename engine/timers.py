@@ -1,4 +1,4 @@
-"""Firing due timers: claim them from the database, advance their instances, once each.
+"""Firing due timers and service attempts: claim them from the database, advance their instances, once each.
 
 Claiming takes a short lease on due timer rows — `FOR UPDATE SKIP LOCKED` on PostgreSQL, the
 write lock of `BEGIN IMMEDIATE` on SQLite — so several sweepers never pick the same row.
@@ -23,13 +23,17 @@ from .runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None) -> list[int]:
-    """Lease up to `limit` due timers for `lease` (default: the `timer_lease` setting); returns their instances."""
+def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None,
+              kind: str | None = None) -> list[int]:
+    """Lease up to `limit` due rows (of one `kind`: timer or service, when given) for `lease` (default: the
+    `timer_lease` setting); returns their instances."""
     at = now()
     lease = runtime.settings.timer_lease if lease is None else lease
     due = (select(Timer.id).where(Timer.state == "waiting", Timer.due_at <= at,
                                   (Timer.claimed_until.is_(None)) | (Timer.claimed_until < at))
            .order_by(Timer.due_at).limit(limit))
+    if kind is not None:
+        due = due.where(Timer.kind == kind)
     if not runtime.db.is_sqlite:
         due = due.with_for_update(skip_locked=True)
     with runtime.db.writing() as conn:
@@ -50,10 +54,10 @@ def fire(runtime: Runtime, instance_id: int) -> bool:
         return False  # someone else stepped the instance: their step saw the timer too
 
 
-def sweep(runtime: Runtime, limit: int = 100) -> int:
-    """Claim and fire what is due now; returns how many instances were advanced."""
+def sweep(runtime: Runtime, limit: int = 100, kind: str | None = None) -> int:
+    """Claim and fire what is due now (of one kind, when given); returns how many instances were advanced."""
     fired = 0
-    for instance_id in claim_due(runtime, limit):
+    for instance_id in claim_due(runtime, limit, kind=kind):
         try:
             fired += fire(runtime, instance_id)
         except TongbanError:

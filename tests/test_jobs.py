@@ -20,6 +20,8 @@ from engine.cli import main
 from engine.models import Event, HumanTask, Instance, Timer
 from engine.runtime import Runtime
 from engine.settings import Settings
+from tests.test_constructs import begin
+from tests.test_services import deploy_call
 from tests.test_timers import timed
 
 
@@ -144,3 +146,16 @@ def test_acknowledging_over_a_released_connection_does_not_stop_the_worker(reque
     else:  # Celery's own request lets the error out, into the worker's event loop
         with pytest.raises(AttributeError):
             request.acknowledge()
+
+
+def test_a_due_service_attempt_gets_its_own_job_on_its_own_queue(in_worker: Runtime,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    deploy_call(in_worker, "notify", {"role": "'window_clerk'", "text_zh": "'新申请'"})
+    instance = begin(in_worker, "t_service").id  # reaching the service task makes its first attempt due
+    enqueued: list[tuple[str, int]] = []
+    monkeypatch.setattr(jobs.run_service, "apply_async", lambda args: enqueued.append(("service", *args)))
+    monkeypatch.setattr(jobs.fire_timer, "apply_async", lambda args: enqueued.append(("timer", *args)))
+    assert jobs.sweep() == 1 and enqueued == [("service", instance)]
+    assert jobs.app.amqp.router.route({}, jobs.RUN_SERVICE)["queue"].name == jobs.SERVICES_QUEUE
+    assert jobs.run_service(instance) is True
+    assert [t.element_id for t in in_worker.tasks(in_worker.actor("window")) if t.instance_id == instance] == ["review"]

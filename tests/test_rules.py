@@ -108,3 +108,16 @@ def test_the_runtime_and_the_api_refuse_with_the_rule_and_write_nothing(
                         json={"data": {"owners": 5, "consenting": 4, "mobile": "1380000000"}})
     assert reply.status_code == 422 and set(reply.json["fields"]) == {"/consenting", "/mobile"}
     assert runtime.instances(runtime.actor("admin")) == []
+
+
+def test_every_cent_amount_is_a_multiple_of_a_cent_and_nothing_finer_is() -> None:
+    """python-jsonschema divides floats and refused 0.07 (one cent amount in nine) as "not a multiple of 0.01"."""
+    money = load_form("money.json", json.dumps({
+        "type": "object", "properties": {"amount": {"type": "number", "minimum": 0, "multipleOf": 0.01}}}).encode())
+    assert [cents for cents in range(100_000) if money.errors({"amount": cents / 100})] == []
+    assert money.errors({"amount": 0.001}) == {"/amount": ["0.001 is not a multiple of 0.01"]}
+
+
+def test_formats_are_checked_strictly() -> None:
+    messages = form().errors({"owners": 2, "consenting": 2, "mobile": "13800000000\n", "lease_start": "2026-02-30"})
+    assert set(messages) == {"/mobile", "/lease_start"}  # a trailing newline is not a mobile number

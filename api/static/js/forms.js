@@ -15,6 +15,7 @@ JSONEditor.defaults.languages.zh = Object.assign({}, JSONEditor.defaults.languag
   error_maxLength: "最多 {{0}} 个字", error_minLength: "至少 {{0}} 个字", error_pattern: "格式不正确",
   error_maxItems: "最多 {{0}} 项", error_minItems: "至少 {{0}} 项", error_uniqueItems: "不能重复",
   error_required: "必须填写“{{0}}”", error_date: "日期格式应为 {{0}}", error_oneOf: "请按要求填写",
+  error_multipleOf: "须为 {{0}} 的整数倍",
   button_add_row_title: "添加{{0}}", button_delete_last_title: "删除最后一项", button_delete_row_title: "删除",
   button_delete_all_title: "全部删除",
 });
@@ -81,7 +82,26 @@ function renderForm(container, schema, ui, data) {
     no_additional_properties: false, show_errors: "change", display_required_only: false,
     required_by_default: false,
   });
+  editor.on("ready", () => {
+    Object.getPrototypeOf(editor.validator)._validateNumberSubSchemaMultipleDivisible = checkMultipleOf;
+  });
   return editor;
+}
+
+/** json-editor checks multipleOf by float division, so 0.07 yuan is "not a multiple of 0.01"
+    (0.07 / 0.01 = 7.000000000000001); compare the decimal numbers exactly, as the server does. */
+function checkMultipleOf(schema, value, path) {
+  const step = schema.multipleOf || schema.divisibleBy;
+  return isMultiple(value, step) ? [] : [{path, property: schema.multipleOf ? "multipleOf" : "divisibleBy",
+                                          message: this.translate("error_multipleOf", [step], schema)}];
+}
+
+function isMultiple(value, step) {
+  const texts = [value, step].map(String);
+  if (texts.some((t) => /e/i.test(t))) return Math.abs(value / step - Math.round(value / step)) < 1e-9;
+  const places = Math.max(...texts.map((t) => (t.split(".")[1] || "").length));
+  const [v, s] = texts.map((t) => { const [whole, part = ""] = t.split("."); return BigInt(whole + part.padEnd(places, "0")); });
+  return s !== 0n && v % s === 0n;
 }
 
 /** An optional field left empty is absent, not "" (which would fail its pattern or length on the server);
