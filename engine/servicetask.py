@@ -49,6 +49,9 @@ class ServiceTask(SpiffServiceTask):
             return None
         except services.ServiceError as exc:
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from None
+        except Exception as exc:  # a plug-in's own bug: an incident on this case, never a crashed worker
+            failed = services.ServiceError(f"服务 {self.operation_name} 出错 (operator failed): {exc!r}")
+            raise WorkflowTaskException(str(failed), task=task, exception=failed) from exc
         task.data[self.result_variable] = json.loads(json.dumps(result, ensure_ascii=False, default=str))
         calls.events.append({"kind": "service_called", "task_id": str(task.id), "element_id": self.bpmn_id,
                              "detail": detail})

@@ -20,6 +20,7 @@ from engine import clock, timers
 from engine.models import Event, Notification, Timer
 from engine.registry import validate
 from engine.runtime import Runtime
+from engine.services import Operator, ServiceCalls, operators
 from engine.views import InstanceView
 from tests.support import workspace
 from tests.test_constructs import Node, begin, end, flows, only_task, put, render, start, user
@@ -230,3 +231,15 @@ def test_validate_names_an_unknown_operator_or_a_missing_parameter() -> None:
     assert unknown.startswith("call:") and "send_fax" in unknown and "http_post" in unknown
     [missing] = problems("notify", {"role": "'window_clerk'"})
     assert missing.startswith("call:") and "text_zh" in missing
+
+
+def test_a_plug_in_that_raises_is_an_incident_not_a_crash(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(params: dict[str, Any], calls: ServiceCalls) -> Any:
+        raise KeyError("licence_no")
+
+    monkeypatch.setitem(operators(), "broken", Operator("broken", broken, frozenset()))
+    deploy_call(runtime, "broken", {})
+    view = begin(runtime, "t_service", {"company": "海韵科技"})
+    timers.sweep(runtime)
+    failed = runtime.instance(view.id, runtime.actor("admin"))
+    assert (failed.status, failed.error_element) == ("error", "call") and "licence_no" in failed.error
