@@ -35,7 +35,7 @@ from .inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
 from .models import Event, Instance, ProcessVersion
 from .paging import MAX_ID, MAX_LIMIT
 from .scripting import RestrictedEnvironment, as_moment
-from .services import ServiceCalls
+from .services import ScriptedReplies, ServiceCalls
 from .settings import Settings
 from .stepping import (
     EMPTY,
@@ -80,6 +80,8 @@ class Runtime:
         self.settings = settings or Settings.from_env()
         self._specs = state.SpecCache()
         self._live = state.WorkflowCache(self.settings.workflow_cache)
+        #: set by the scenario runner: scripted replies instead of the outside systems
+        self.scripted_services: ScriptedReplies | None = None
         self._versions: dict[int, tuple[int, CompiledProcess]] = {}  # immutable rows: cache forever
         self._org_ids: dict[str, int] = {}
         self._org_codes: dict[int, str] = {}
@@ -305,7 +307,7 @@ class Runtime:
         return self._run(workflow, events) if self.dispatch is None else Step(workflow, RUNNING, events)
 
     def _run(self, workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step:
-        return run_until_wait(workflow, events, ServiceCalls(self.settings))
+        return run_until_wait(workflow, events, ServiceCalls(self.settings, self.scripted_services))
 
     def _dispatched(self, instance_id: int) -> None:
         if self.dispatch is not None:

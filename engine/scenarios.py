@@ -1,7 +1,8 @@
 """Executable scenarios for process designers (`tongban test`), with flow coverage.
 
 A scenario (YAML, `processes/<folder>/scenarios/*.yaml`) starts a case as a role, completes tasks as
-roles, jumps the controllable clock, delivers messages and states what must hold at the end. The
+roles, jumps the controllable clock, delivers messages, scripts what outside systems answer service
+tasks (`services:`) and states what must hold at the end. The
 runner plays them against a throw-away database with the whole workspace deployed, one user per
 (role, organisation) made on demand, and records which sequence flows and flow nodes every case
 took, so designers see which paths no scenario exercises.
@@ -35,6 +36,7 @@ from .errors import FormInvalid, NotFound, TongbanError
 from .models import Instance
 from .registry import deploy
 from .runtime import SYSTEM, Runtime
+from .services import ScriptedReplies
 from .settings import Settings
 from .workspace import ROLES_PATH, Files
 from .xmlsafe import parse_xml
@@ -55,10 +57,16 @@ _STEP = {"oneOf": [
      "properties": {"message": {"type": "object", "required": ["name"], "additionalProperties": False,
                                 "properties": {"name": _AS, "data": {}}}}},
 ]}
+_REPLY = {"oneOf": [
+    {"type": "object", "required": ["reply"], "additionalProperties": False, "properties": {"reply": {}}},
+    {"type": "object", "required": ["fail"], "additionalProperties": False,
+     "properties": {"fail": {"enum": ["unavailable", "refused"]}, "message": {"type": "string"}}},
+]}
 SCHEMA = {
     "type": "object", "required": ["name", "process", "start", "expect"], "additionalProperties": False,
     "properties": {
         "name": _AS, "process": _AS, "clock": {"type": "string"},
+        "services": {"type": "object", "additionalProperties": {"type": "array", "items": _REPLY}},
         "start": {"type": "object", "required": ["as"], "additionalProperties": False,
                   "properties": {"as": _AS, "data": _DATA, "expect_error": _FIELDS}},
         "steps": {"type": "array", "items": _STEP},
@@ -263,6 +271,8 @@ class Runner:
         if spec.get("clock"):
             clock.travel(datetime.fromisoformat(spec["clock"]) - clock.now())
         instance: int | None = None
+        self.runtime.scripted_services = ScriptedReplies({name: list(replies) for name, replies in
+                                                          (spec.get("services") or {}).items()})
         try:
             start = spec["start"]
             actor = self.user(start["as"], None)
@@ -287,6 +297,7 @@ class Runner:
             if instance is not None:
                 self._record(scenario.process, instance)
                 self._retire(instance)
+            self.runtime.scripted_services = None
             clock.reset()
 
     def _open(self, instance: int) -> list[Any]:
@@ -306,10 +317,12 @@ class Runner:
             clock.travel(_jump(step["advance"]))
             self._fire(instance)
         elif "expect_tasks" in step:
-            ready = sorted(t.element_id for t in self._open(instance))
+            view = self.runtime.instance(instance, SYSTEM)
+            ready = sorted(t.element_id for t in view.open_tasks)
             if ready != sorted(step["expect_tasks"]):
+                error = f"; 办件出错 case in error at {view.error_element}: {view.error}" if view.error else ""
                 raise ScenarioFailed(f"就绪任务为 {ready} (ready tasks are {ready}, expected "
-                                     f"{sorted(step['expect_tasks'])})")
+                                     f"{sorted(step['expect_tasks'])}{error})")
         else:
             message = step["message"]
             self.runtime.deliver(instance, message["name"], message.get("data"), SYSTEM)

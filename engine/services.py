@@ -82,10 +82,30 @@ class RoleNotice:
 
 
 @dataclass
+class ScriptedReplies:
+    """A scenario's stand-in for the outside systems: each call to a listed operator takes the next reply
+    the scenario scripts (`{reply: …}`, or `{fail: unavailable|refused}`), so `tongban test` never calls
+    a real system and can play a retry or an incident."""
+
+    replies: dict[str, list[dict[str, Any]]]
+
+    def answer(self, name: str) -> Any:
+        queue = self.replies[name]
+        if not queue:
+            raise ServiceError(f"场景没有为服务 {name} 准备更多回复 (the scenario scripts no further reply for {name})")
+        reply = queue.pop(0)
+        if "fail" in reply:
+            failure = ServiceUnavailable if reply["fail"] == "unavailable" else ServiceError
+            raise failure(reply.get("message") or f"场景设定的失败 (scripted failure: {reply['fail']})")
+        return reply.get("reply")
+
+
+@dataclass
 class ServiceCalls:
     """The services of one step: the settings they need, and what they asked to be written with the step."""
 
     settings: Settings
+    scripted: ScriptedReplies | None = None
     notices: list[RoleNotice] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     #: the task whose operator is running (its id is the idempotency key)
@@ -108,6 +128,8 @@ class ServiceCalls:
         if missing := sorted(operator.required - params.keys()):
             raise ServiceError(f"服务 {name} 缺少参数 {missing} (missing parameters)")
         self.task_id = task_id
+        if self.scripted is not None and name in self.scripted.replies:
+            return self.scripted.answer(name)
         return operator.run(params, self)
 
     def backoff(self, attempt: int, base_seconds: int | None) -> timedelta:

@@ -9,6 +9,7 @@ import pytest
 from engine.scenarios import Coverage, Report, ScenarioInvalid, discover, load, run_all
 from tests.support import REPO, bpmn, repo_files, workspace
 from tests.test_constructs import end, flows, gateway, render, start, user
+from tests.test_services import FORMS, POST, service_process
 
 ROOT = REPO / "processes"
 FILES = discover(ROOT)
@@ -87,3 +88,44 @@ def test_coverage_counts_parallel_and_inclusive_joins_and_skipped_branches(tmp_p
     assert set(cov.missed_flows()) == {"maybe__fire", "fire__merge"}  # the skipped inclusive branch
     assert cov.missed_nodes() == ["fire"]
     assert {"housing__join", "street__join", "join__maybe", "done__merge", "merge__done_end"} <= cov.flows_taken
+
+
+SERVICE = """name: 外部系统先忙后答
+process: t_service
+start: {as: applicant, data: {company: 海韵科技}}
+services:
+  http_post:
+    - fail: unavailable
+    - reply: {licence: L-9}
+steps:
+  - expect_tasks: []
+  - advance: 1 minutes
+  - expect_tasks: [review]
+  - complete: review
+    as: window_clerk
+expect: {status: completed, data: {reply: {licence: L-9}}}
+"""
+REFUSED = """name: 外部系统拒绝
+process: t_service
+start: {as: applicant, data: {company: 海韵科技}}
+services:
+  http_post:
+    - fail: refused
+      message: 统一社会信用代码不存在
+expect: {status: error}
+"""
+
+
+def test_scenarios_script_what_outside_systems_answer(tmp_path: Path) -> None:
+    files = {**repo_files(), **workspace({"t_service.bpmn": service_process("http_post", POST)}, FORMS,
+                                         key="t_service")}
+    paths = []
+    for name, text in (("busy.yaml", SERVICE), ("refused.yaml", REFUSED), ("silent.yaml", SERVICE.replace(
+            "    - reply: {licence: L-9}\n", ""))):
+        paths.append(tmp_path / "scenarios" / name)
+        paths[-1].parent.mkdir(exist_ok=True)
+        paths[-1].write_text(text, encoding="utf-8")
+    busy, refused, silent = run_all(files, paths, tmp_path).results
+    assert busy.passed, busy.message  # no endpoint is configured: only the scripted replies answered
+    assert refused.passed, refused.message
+    assert not silent.passed and "no further reply for http_post" in silent.message

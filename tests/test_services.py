@@ -84,21 +84,24 @@ def service(node_id: str, operator: str, params: dict[str, str], retry: str = ""
             f"<spiffworkflow:parameters>{rows}</spiffworkflow:parameters>{retry}</spiffworkflow:serviceTaskOperator>")
 
 
-def deploy_call(runtime: Runtime, operator: str, params: dict[str, str], retry: str = "") -> None:
-    """start → call (the service) → review (window clerk) → end."""
+def service_process(operator: str, params: dict[str, str], retry: str = "") -> str:
+    """start → call (the service) → review (window clerk) → end, as a BPMN document."""
     call = Node("serviceTask", "call", ext=f"<bpmn:extensionElements>{service('call', operator, params, retry)}"
                                            "</bpmn:extensionElements>")
     nodes = [start(form="apply.json"), call, user("review", "审查", "open.json"), end()]
     edges = flows(("start", "call"), ("call", "review"), ("review", "end"))
-    xml = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
-           'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-           'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'
-           '<bpmn:process id="t_service" isExecutable="true"><bpmn:laneSet id="ls">'
-           '<bpmn:lane id="l1" name="申请人"><bpmn:flowNodeRef>start</bpmn:flowNodeRef></bpmn:lane>'
-           '<bpmn:lane id="l2" name="窗口人员"><bpmn:flowNodeRef>call</bpmn:flowNodeRef>'
-           '<bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>'
-           f'</bpmn:laneSet>{render(nodes, edges)}</bpmn:process></bpmn:definitions>')
-    put(runtime, "t_service", {"t_service.bpmn": xml}, FORMS)
+    return ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+            'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'
+            '<bpmn:process id="t_service" isExecutable="true"><bpmn:laneSet id="ls">'
+            '<bpmn:lane id="l1" name="申请人"><bpmn:flowNodeRef>start</bpmn:flowNodeRef></bpmn:lane>'
+            '<bpmn:lane id="l2" name="窗口人员"><bpmn:flowNodeRef>call</bpmn:flowNodeRef>'
+            '<bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>'
+            f'</bpmn:laneSet>{render(nodes, edges)}</bpmn:process></bpmn:definitions>')
+
+
+def deploy_call(runtime: Runtime, operator: str, params: dict[str, str], retry: str = "") -> None:
+    put(runtime, "t_service", {"t_service.bpmn": service_process(operator, params, retry)}, FORMS)
 
 
 POST = {"endpoint": "'licences'", "body": "{'company': company}"}
