@@ -25,7 +25,7 @@ from .compiler import (
 )
 from .documents import DOCUMENT_PROPERTY, TEMPLATES_NAME, folder_of, load_templates, names
 from .scripting import HELPERS, ScriptRefused, check, data_names
-from .services import operators
+from .services import misuse
 from .workspace import FORMS
 
 Rule = Callable[[ParsedWorkspace], None]
@@ -168,21 +168,13 @@ def conditions_and_scripts_compile(ws: ParsedWorkspace) -> None:
 
 
 def service_tasks_resolve(ws: ParsedWorkspace) -> None:
-    """A service task must call an operator this installation has, with every parameter it requires."""
-    known = operators()
+    """A service task must call an operator this installation has, with the parameters it takes."""
     for path, process in ws.process_elements():
         for task in process.iter(f"{{{BPMN_NS}}}serviceTask"):
             for operator in task.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS):
-                name = operator.get("id")
-                if name not in known:
-                    ws.problem(path, task.get("id"), f"未知的服务 {name!r} (unknown service operator; known: "
-                               f"{', '.join(sorted(known))})")
-                    continue
                 given = {p.get("id") for p in operator.xpath(".//spiffworkflow:parameter", namespaces=NS)}
-                if missing := sorted(known[name].required - given):
-                    ws.problem(path, task.get("id"), f"服务 {name} 缺少参数 {missing} (missing parameters)")
-                if unknown := sorted(given - known[name].required - known[name].optional):
-                    ws.problem(path, task.get("id"), f"服务 {name} 不接受参数 {unknown} (unknown parameters)")
+                for problem in misuse(operator.get("id"), given):
+                    ws.problem(path, task.get("id"), problem)
 
 
 def gateways_are_complete(ws: ParsedWorkspace) -> None:

@@ -17,12 +17,12 @@ fires the retry, exactly once, on whichever worker.  A *permanent* failure (bad 
 a transient one that outlived its retries, puts the case in its error state naming the element;
 `tongban retry CASE` runs the task again, with its retries renewed, once the cause is fixed.
 
-Operators run where automatic steps run — inline in the embedded mode, in a worker's job in the
-scale-out mode — outside any database transaction.  Effects on tongban's own tables (`notify`) are
-collected and written in the transaction of the step that made the call, so a step that loses a race
-leaves no trace; effects elsewhere (`http_post`) are at-least-once and carry an `Idempotency-Key`
-(the task's id) so the other system can drop a repeat.  More operators are plugged in through the
-`tongban.services` entry-point group, each an `Operator`.
+Operators run after the step that reached their task has committed — from the embedded server's timer
+thread, or in a `run_service` job on a worker — outside any database transaction.  Effects on
+tongban's own tables (`notify`) are collected and written in the transaction of the step that made
+the call, so a step that loses a race leaves no trace; effects elsewhere (`http_post`) are
+at-least-once and carry an `Idempotency-Key` (the task's id) so the other system can drop a repeat.
+More operators are plugged in through the `tongban.services` entry-point group, each an `Operator`.
 """
 
 from __future__ import annotations
@@ -34,12 +34,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from .clock import now
 from .notifications import Notice
 from .settings import Settings
 
@@ -121,12 +120,9 @@ class ServiceCalls:
             _CURRENT.reset(token)
 
     def call(self, name: str, params: dict[str, Any], task_id: str) -> Any:
-        operator = operators().get(name)
-        if operator is None:
-            known = ", ".join(sorted(operators()))
-            raise ServiceError(f"未知的服务 {name!r} (unknown service operator; known: {known})")
-        if missing := sorted(operator.required - params.keys()):
-            raise ServiceError(f"服务 {name} 缺少参数 {missing} (missing parameters)")
+        if problems := misuse(name, set(params)):
+            raise ServiceError(problems[0])
+        operator = operators()[name]
         self.task_id = task_id
         if self.scripted is not None and name in self.scripted.replies:
             return self.scripted.answer(name)
@@ -148,8 +144,18 @@ def current() -> ServiceCalls:
         raise ServiceError("服务任务只能在流程引擎的步骤中执行 (service called outside a step)") from None
 
 
-def retry_at(attempt: int, base_seconds: int | None) -> datetime:
-    return now() + current().backoff(attempt, base_seconds)
+def misuse(name: str, given: set[str]) -> list[str]:
+    """What is wrong with calling operator `name` with these parameter names: `tongban validate` reports it
+    at deploy time, a call refuses with it at run time."""
+    known = operators()
+    if name not in known:
+        return [f"未知的服务 {name!r} (unknown service operator; known: {', '.join(sorted(known))})"]
+    operator, problems = known[name], []
+    if missing := sorted(operator.required - given):
+        problems.append(f"服务 {name} 缺少参数 {missing} (missing parameters)")
+    if unknown := sorted(given - operator.required - operator.optional):
+        problems.append(f"服务 {name} 不接受参数 {unknown} (unknown parameters)")
+    return problems
 
 
 # -- built-in operators ------------------------------------------------------------------------------

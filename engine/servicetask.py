@@ -42,7 +42,7 @@ class ServiceTask(SpiffServiceTask):
             if attempt > retries:
                 raise WorkflowTaskException(f"{exc}（已重试 {retries} 次 after {retries} retries）", task=task,
                                             exception=exc) from None
-            at = services.retry_at(attempt, self.retry_backoff_base)
+            at = now() + calls.backoff(attempt, self.retry_backoff_base)
             task.internal_data[RETRY] = {"attempt": attempt, "at": at.isoformat(), "error": str(exc)}
             calls.events.append({"kind": "service_retry_scheduled", "task_id": str(task.id), "element_id": self.bpmn_id,
                                  "detail": {**detail, "retry_at": at.isoformat(), "error": str(exc)}})
