@@ -18,13 +18,16 @@ from .problems import errors_in
 from .registry import deploy as deploy_files
 from .registry import validate as validate_files
 from .runtime import SYSTEM, Runtime
-from .settings import Settings
+from .settings import Settings, SettingsInvalid
 from .workspace import read_tree
 
 
 class Context:
     def __init__(self) -> None:
-        self.settings = Settings.from_env()
+        try:
+            self.settings = Settings.from_env()
+        except SettingsInvalid as exc:
+            raise click.ClickException(str(exc)) from None
         self._runtime: Runtime | None = None
 
     @property

@@ -104,9 +104,9 @@ class Form:
                 missing = [p for p in error.validator_value if not isinstance(error.instance, dict)
                            or p not in error.instance]
                 for prop in missing:
-                    fields.setdefault(_path([*path, prop]), []).append(f"必填项 (required): {prop}")
+                    _report(fields, _path([*path, prop]), f"必填项 (required): {prop}")
                 continue
-            fields.setdefault(_path(path), []).append(error.message)
+            _report(fields, _path(path), error.message)
         if isinstance(data, dict):
             schema_errors = dict(fields)  # rules step aside for the schema's errors, not for each other's
             for rule in self.rules:
@@ -125,6 +125,13 @@ def _multiple_of(validator: Any, step: Any, instance: Any, schema: dict[str, Any
         exact.prec = 1000
         if Decimal(str(instance)) % Decimal(str(step)) != 0:
             yield ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+def _report(fields: dict[str, list[str]], path: str, message: str) -> None:
+    """Once per field: several branches of a schema (allOf, then) may require the same field."""
+    messages = fields.setdefault(path, [])
+    if message not in messages:
+        messages.append(message)
 
 
 def _path(parts: list[Any]) -> str:

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -52,15 +53,28 @@ class Settings:
             # Case numbers and deadlines are dates where the citizen is, not in UTC.
             timezone=ZoneInfo(env.get("TONGBAN_TIMEZONE", "Asia/Shanghai")),
             broker_url=env.get("TONGBAN_BROKER_URL") or None,
-            workflow_cache=int(env.get("TONGBAN_WORKFLOW_CACHE", "256")),
+            workflow_cache=_number(env, "TONGBAN_WORKFLOW_CACHE", "256", int),
             secret_key=env.get("TONGBAN_SECRET_KEY") or None,
             production=env.get("TONGBAN_ENV") == "production",
-            timer_lease=timedelta(seconds=float(env.get("TONGBAN_TIMER_LEASE", "120"))),
+            timer_lease=timedelta(seconds=_number(env, "TONGBAN_TIMER_LEASE", "120", float)),
             service_endpoints=_endpoints(env.get("TONGBAN_SERVICE_ENDPOINTS", "")),
-            service_timeout=float(env.get("TONGBAN_SERVICE_TIMEOUT", "10")),
-            service_retries=int(env.get("TONGBAN_SERVICE_RETRIES", "5")),
-            service_backoff=timedelta(seconds=float(env.get("TONGBAN_SERVICE_BACKOFF", "30"))),
+            service_timeout=_number(env, "TONGBAN_SERVICE_TIMEOUT", "10", float),
+            service_retries=_number(env, "TONGBAN_SERVICE_RETRIES", "5", int),
+            service_backoff=timedelta(seconds=_number(env, "TONGBAN_SERVICE_BACKOFF", "30", float)),
         )
+
+
+class SettingsInvalid(ValueError):
+    """An environment variable tongban cannot use: which one, and what it should look like."""
+
+
+def _number(env: dict[str, str], name: str, default: str, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(env.get(name, default))
+    except ValueError:
+        raise SettingsInvalid(f"环境变量 {name} 须为{'整数' if kind is int else '数字'} ({name} must be "
+                              f"{'a whole number' if kind is int else 'a number'}, e.g. {default}; "
+                              f"got {env[name]!r})") from None
 
 
 def _endpoints(raw: str) -> dict[str, str]:
@@ -69,9 +83,11 @@ def _endpoints(raw: str) -> dict[str, str]:
         return {}
     try:
         endpoints = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"TONGBAN_SERVICE_ENDPOINTS is not JSON: {exc}") from None
+    except ValueError:
+        endpoints = None
     if not isinstance(endpoints, dict) or not all(
             isinstance(url, str) and url.startswith(("http://", "https://")) for url in endpoints.values()):
-        raise ValueError('TONGBAN_SERVICE_ENDPOINTS must map names to http(s) URLs, e.g. {"licences": "https://…"}')
+        raise SettingsInvalid('环境变量 TONGBAN_SERVICE_ENDPOINTS 须为名称到 http(s) 地址的 JSON 对象 '
+                              '(TONGBAN_SERVICE_ENDPOINTS must be a JSON object of names to http(s) URLs, e.g. '
+                              '{"licences": "https://zwfw.internal/api/licences"})')
     return endpoints

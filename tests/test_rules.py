@@ -122,3 +122,10 @@ def test_huge_amounts_are_checked_exactly_too() -> None:
     money = load_form("money.json", json.dumps({"type": "number", "multipleOf": 0.01}).encode())
     assert money.errors(1.7976931348623157e308) == {} and money.errors(123456789012.34) == {}
     assert money.errors(123456789012.345) == {"/": ["123456789012.345 is not a multiple of 0.01"]}
+
+
+def test_a_field_several_branches_require_is_reported_once() -> None:
+    twice = load_form("twice.json", json.dumps({
+        "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
+        "allOf": [{"required": ["name"]}, {"required": ["name"]}]}).encode())
+    assert twice.errors({}) == {"/name": ["必填项 (required): name"]}
