@@ -220,8 +220,7 @@ class Runtime:
             new_tasks = self._write(conn, compiled, step, after, instance.id, new_rows, actor, at, before,
                                     completed_task)
             carried_over = after.tasks.keys() - {t["id"] for t in new_tasks}
-            rows = new_tasks if not carried_over else [
-                r._asdict() for r in conn.execute(store.OPEN_TASKS_OF, {"instance_id": instance.id})]
+            rows = new_tasks if not carried_over else store.open_tasks(conn, instance.id)
             view.open_tasks = self._task_views(conn, view, rows, actor)
         self._live.put(instance.id, instance.version + 1, step.workflow)
         return view
@@ -242,7 +241,7 @@ class Runtime:
     # -- public API -----------------------------------------------------------------------------
     def start(self, key: str, data: dict[str, Any], actor: Actor) -> InstanceView:
         with self.db.reading() as conn:
-            latest = conn.execute(store.LATEST_VERSION, {"key": key}).first()
+            latest = store.latest_version(conn, key)
             if latest is None:
                 raise NotFound(f"流程未部署 (process {key!r} is not deployed; run `tongban deploy`)")
             version_no, compiled = self.compiled_version(conn, latest.id)
@@ -333,7 +332,7 @@ class Runtime:
             raise Forbidden("仅管理员可执行此操作 (administrators only)")
         with self.db.reading() as conn:
             row, version_no, compiled = self._load(conn, ref, actor)
-            with_rows = {r.id for r in conn.execute(store.OPEN_TASKS_OF, {"instance_id": row.id})}
+            with_rows = {r["id"] for r in store.open_tasks(conn, row.id)}
         if row.status not in allowed_from:
             raise Conflict(f"办件状态为 {row.status}，不能{_KIND_ZH[kind]} (cannot do that to a {row.status} case)")
         workflow = self._workflow(row, compiled)
@@ -416,7 +415,7 @@ class Runtime:
             row, version_no, compiled = self._load(conn, ref, actor)
             view = InstanceView(row.id, row.case_number, row.process_key, version_no, row.status,
                                 row.error_message, row.error_element)
-            rows = [r._asdict() for r in conn.execute(store.OPEN_TASKS_OF, {"instance_id": row.id})]
+            rows = store.open_tasks(conn, row.id)
             view.open_tasks = self._task_views(conn, view, rows, actor)
             if detail:
                 events = conn.execute(select(Event).where(Event.instance_id == row.id).order_by(Event.id))
