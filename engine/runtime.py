@@ -207,13 +207,14 @@ class Runtime:
         """Write a step on an existing instance, guarded by the version counter read before the step."""
         at = now()
         after = Snapshot.of(step.workflow)
+        blob = state.dumps(step.workflow)  # before the write lock is taken: it is the step's largest piece of work
         with self.db.writing() as conn:
             new_rows = self._new_task_rows(conn, compiled, step, after, before, instance.enterprise_id, at,
                                            completed_task)
             view = InstanceView(instance.id, instance.case_number, instance.process_key, version_no, step.status,
                                 step.error, step.error_element)
             store.guarded_update(conn, instance.id, instance.version, {
-                "state": state.dumps(step.workflow), "status": step.status, "updated_at": at,
+                "state": blob, "status": step.status, "updated_at": at,
                 "ended_at": at if step.status in ENDED else None, "error_message": step.error,
                 "error_element": step.error_element,
             })
@@ -256,6 +257,7 @@ class Runtime:
         step = self._automatic_steps(workflow, events)
         at = now()
         after = Snapshot.of(step.workflow)
+        blob = state.dumps(step.workflow)
         with self.db.writing() as conn:
             new_rows = self._new_task_rows(conn, compiled, step, after, EMPTY, enterprise_id, at)
             case_number = next_case_number(conn, self.settings.district, compiled.manifest.code,
@@ -264,7 +266,7 @@ class Runtime:
                 "case_number": case_number, "process_key": key, "version_id": latest.id, "status": step.status,
                 "started_by": actor.id, "enterprise_id": enterprise_id, "created_at": at, "updated_at": at,
                 "ended_at": at if step.status in ENDED else None, "version": 1, "error_message": step.error,
-                "error_element": step.error_element, "state": state.dumps(step.workflow),
+                "error_element": step.error_element, "state": blob,
             })
             bind_drafts(conn, instance_id, compiled.forms.get(compiled.start_form or ""), data, actor)
             new_tasks = self._write(conn, compiled, step, after, instance_id, new_rows, actor, at, before=EMPTY)
