@@ -32,8 +32,9 @@ class _Plan:
     """One statement as one dialect runs it."""
 
     sql: str
-    positional: bool
-    #: parameter name → its type's bind processor, in the order the SQL names them
+    #: for a positional paramstyle (SQLite's `?`), the parameter names in the order the SQL uses them
+    order: tuple[str, ...] | None
+    #: parameter name → its type's bind processor
     binds: dict[str, Processor]
     #: values of parameters a call need not give: literals in the statement, columns' scalar defaults
     defaults: dict[str, Any]
@@ -45,10 +46,11 @@ class _Plan:
         for name, process in self.binds.items():
             value = values[name] if name in values else self.defaults[name]
             processed[name] = process(value) if process is not None else value
-        return tuple(processed.values()) if self.positional else processed
+        return processed if self.order is None else tuple(processed[name] for name in self.order)
 
     def make_row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        assert self.row is not None
+        if self.row is None:
+            raise TypeError(f"the statement returns no columns: {self.sql}")
         return self.row._make(p(v) if p is not None else v for p, v in zip(self.results, raw, strict=True))
 
 
@@ -80,12 +82,12 @@ class Prepared:
             if default is None or not default.is_scalar:
                 raise ValueError(f"{self.statement}: column {column.key} has a non-scalar default; give it")
             defaults[column.key] = default.arg
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        binds = {name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
+        binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
+        order = tuple(compiled.positiontup) if compiled.positional else None
         columns = list(getattr(self.statement, "exported_columns", ()))
         row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None  # type: ignore[misc]
         results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-        return _Plan(compiled.string, bool(compiled.positional), binds, defaults, row, results)
+        return _Plan(compiled.string, order, binds, defaults, row, results)
 
     def _run(self, conn: Connection, values: dict[str, Any] | list[dict[str, Any]], many: bool) -> Any:
         plan = self._plan(conn.dialect)

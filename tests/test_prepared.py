@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, event, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, insert, or_, select
 
 from engine import store
 from engine.db import Database
@@ -102,3 +102,11 @@ def test_a_default_it_cannot_reproduce_is_refused(db: Database) -> None:
     statement = Prepared(insert(table), keys=("id",))
     with db.reading() as conn, pytest.raises(ValueError, match="column made has a non-scalar default"):
         statement.execute(conn, {"id": "a"})
+
+
+def test_a_parameter_used_twice_is_bound_twice(db: Database) -> None:
+    """SQLite's positional `?` needs a repeated name once per use."""
+    table = Table("events", MetaData(), Column("id", Integer, primary_key=True), Column("kind", String))
+    twice = Prepared(select(table.c.id).where(or_(table.c.kind == bindparam("k"), table.c.kind == bindparam("k"))))
+    with db.reading() as conn:
+        assert twice.all(conn, {"k": "none-such"}) == []
