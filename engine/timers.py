@@ -12,12 +12,12 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from . import sla
 from .clock import now
 from .errors import Conflict, TongbanError
-from .models import Timer
+from .models import Instance, Timer
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,10 @@ def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None
     `timer_lease` setting); returns their instances."""
     at = now()
     lease = runtime.settings.timer_lease if lease is None else lease
+    # a suspended or failed case's rows wait for it: resuming or retrying it fires what came due meanwhile
+    running = exists().where(Instance.id == Timer.instance_id, Instance.status == "running")
     due = (select(Timer.id).where(Timer.state == "waiting", Timer.due_at <= at,
-                                  (Timer.claimed_until.is_(None)) | (Timer.claimed_until < at))
+                                  (Timer.claimed_until.is_(None)) | (Timer.claimed_until < at), running)
            .order_by(Timer.due_at).limit(limit))
     if kind is not None:
         due = due.where(Timer.kind == kind)

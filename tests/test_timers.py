@@ -73,6 +73,18 @@ def test_terminating_a_case_cancels_its_timer(runtime: Runtime) -> None:
     assert sweep(runtime) == 0
 
 
+def test_a_suspended_case_keeps_its_due_timer_until_resumed(runtime: Runtime) -> None:
+    """Not claimed (and skipped) lease after lease while suspended; resuming fires what came due meanwhile."""
+    [instance] = timed(runtime)
+    admin = runtime.actor("admin")
+    runtime.suspend(instance, admin)
+    clock.travel(timedelta(hours=2))
+    assert claim_due(runtime) == []
+    assert states(runtime) == {"waiting": 1}
+    assert runtime.resume(instance, admin).status == "completed"
+    assert states(runtime) == {"fired": 1}
+
+
 def test_the_embedded_thread_fires_overdue_timers_at_start_up(runtime: Runtime) -> None:
     [instance] = timed(runtime)
     clock.travel(timedelta(hours=3))  # the server was down when it came due
