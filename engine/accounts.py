@@ -6,6 +6,8 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from marshmallow import ValidationError
+from marshmallow.validate import Email
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -44,7 +46,7 @@ def ensure_org(session: Session, code: str, name: str, kind: str, credit_code: s
 
 
 def add_user(session: Session, catalogue: RoleCatalogue, username: str, org_code: str, roles: list[str],
-             display_name: str | None = None, password: str | None = None) -> User:
+             display_name: str | None = None, password: str | None = None, email: str | None = None) -> User:
     unknown = [r for r in roles if r not in catalogue]
     if unknown:
         raise TongbanError(f"未知角色 (unknown roles) {unknown}; known: {sorted(catalogue.roles)}")
@@ -54,7 +56,8 @@ def add_user(session: Session, catalogue: RoleCatalogue, username: str, org_code
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise TongbanError(f"用户名已存在 (username {username!r} is taken)")
     user = User(username=username, display_name=display_name or username, org_id=org.id,
-                password_hash=hash_password(password) if password else None, disabled=False, created_at=now())
+                password_hash=hash_password(password) if password else None, disabled=False, created_at=now(),
+                email=checked_email(email))
     session.add(user)
     session.flush()
     session.add_all(UserRole(user_id=user.id, role=r) for r in sorted(set(roles)))
@@ -90,7 +93,7 @@ def list_users(session: Session) -> list[dict[str, object]]:
     for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
         roles.setdefault(user_id, []).append(role)
     return [{"username": u.username, "display_name": u.display_name, "org": org,
-             "roles": sorted(roles.get(u.id, [])), "disabled": u.disabled} for u, org in rows]
+             "roles": sorted(roles.get(u.id, [])), "disabled": u.disabled, "email": u.email} for u, org in rows]
 
 
 def list_orgs(session: Session) -> list[Organisation]:
@@ -102,6 +105,25 @@ def disable_user(session: Session, username: str) -> int:
     user = _user(session, username)
     user.disabled = True
     return user.id
+
+
+def checked_email(address: str | None) -> str | None:
+    """A usable address (surrounding spaces dropped), None for none; FormInvalid naming `/email` otherwise."""
+    address = (address or "").strip()
+    if not address:
+        return None
+    try:
+        return Email()(address)
+    except ValidationError:
+        raise FormInvalid(f"电子邮件地址无效 (not an e-mail address: {address!r})",
+                          {"/email": ["not an e-mail address"]}) from None
+
+
+def set_email(session: Session, username: str, address: str | None) -> str | None:
+    """Where copies of the user's notices are mailed (returned as stored); None stops them."""
+    user = _user(session, username)
+    user.email = checked_email(address)
+    return user.email
 
 
 def set_password(session: Session, username: str, password: str) -> int:

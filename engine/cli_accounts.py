@@ -15,6 +15,7 @@ from .accounts import (
     ensure_org,
     list_orgs,
     list_users,
+    set_email,
     set_password,
 )
 from .auth import revoke_all
@@ -63,14 +64,15 @@ def users() -> None:
 @click.option("--role", "roles", multiple=True, required=True)
 @click.option("--name", "display_name", default=None)
 @click.option("--password", default=None, help="不填则生成随机口令 (omit for a random one, printed once)")
+@click.option("--email", default=None, help="通知邮件地址 (where copies of the user's notices are mailed)")
 @pass_ctx
 @handles_errors
 def users_add(ctx: Context, username: str, org_code: str, roles: tuple[str, ...], display_name: str | None,
-              password: str | None) -> None:
+              password: str | None, email: str | None) -> None:
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     with ctx.runtime.db.write() as session:
-        add_user(session, ctx.catalogue(), username, org_code, list(roles), display_name, password)
+        add_user(session, ctx.catalogue(), username, org_code, list(roles), display_name, password, email)
     click.echo(f"用户 {username} 已创建 (created)" + (f"，口令 (password): {password}" if generated else ""))
 
 
@@ -100,6 +102,19 @@ def users_passwd(ctx: Context, username: str, password: str) -> None:
         user_id = set_password(session, username, password)
     revoke_all(ctx.runtime.db, user_id)
     click.echo(f"用户 {username} 的口令已更新 (password changed)")
+
+
+@users.command("email")
+@click.argument("username")
+@click.argument("address", required=False)
+@pass_ctx
+@handles_errors
+def users_email(ctx: Context, username: str, address: str | None) -> None:
+    """设置通知邮件地址，不填则清除 (set where the user's notices are mailed; no address: stop mailing)."""
+    with ctx.runtime.db.write() as session:
+        stored = set_email(session, username, address)
+    click.echo(f"用户 {username} 的通知邮件地址已设为 {stored} (notice e-mail set)" if stored
+               else f"用户 {username} 的通知邮件地址已清除 (notice e-mail cleared)")
 
 
 @users.command("list")

@@ -12,6 +12,9 @@ to a slow outside system never hold up timers and steps.  Every worker consumes 
 otherwise (`tongban worker -Q tongban.services` runs one for service calls only).  A job redelivered
 after a crash calls the service again: at-least-once, with the task id as the idempotency key.
 
+E-mail copies of notices (when an SMTP server is configured) go out from `send_mail`, which the beat
+enqueues every 10 seconds on the services queue too (see `mail`).
+
 Run: `tongban worker` (any number, on any machines) and `tongban beat` (one is enough; two are
 harmless).  `celery -A engine.jobs worker|beat|flower` works too.
 """
@@ -30,7 +33,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError as DatabaseUnreachable
 
-from . import sla, timers
+from . import mail, sla, timers
 from .db import Database
 from .errors import NotFound
 from .runtime import Runtime
@@ -40,8 +43,9 @@ log = logging.getLogger(__name__)
 
 QUEUE, SERVICES_QUEUE = "tongban", "tongban.services"
 ADVANCE, FIRE_TIMER, SWEEP = "tongban.advance", "tongban.fire_timer", "tongban.sweep"
-RUN_SERVICE = "tongban.run_service"
+RUN_SERVICE, SEND_MAIL = "tongban.run_service", "tongban.send_mail"
 SWEEP_EVERY = 1.0  # seconds: as often as the embedded TimerThread looks
+MAIL_EVERY = 10.0
 CLAIM_BATCH = 500
 
 class JobRequest(Request):
@@ -81,7 +85,7 @@ def make_app(broker_url: str | None, current: bool = True) -> Celery:
         broker_transport_options={"visibility_timeout": 300},
         task_default_queue=QUEUE,
         task_queues=(Queue(QUEUE), Queue(SERVICES_QUEUE)),
-        task_routes={RUN_SERVICE: {"queue": SERVICES_QUEUE}},
+        task_routes={RUN_SERVICE: {"queue": SERVICES_QUEUE}, SEND_MAIL: {"queue": SERVICES_QUEUE}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,  # jobs report through the database (events), not a result backend
@@ -94,7 +98,9 @@ def make_app(broker_url: str | None, current: bool = True) -> Celery:
         timezone="UTC",
         beat_scheduler="celery.beat:Scheduler",  # in memory: a one-line interval needs no schedule file
         beat_schedule={"sweep-due-timers": {"task": SWEEP, "schedule": SWEEP_EVERY,
-                                            "options": {"expires": 10 * SWEEP_EVERY}}},
+                                            "options": {"expires": 10 * SWEEP_EVERY}},
+                       "send-notice-mail": {"task": SEND_MAIL, "schedule": MAIL_EVERY,
+                                            "options": {"expires": MAIL_EVERY}}},
     )
     return app
 
@@ -164,6 +170,13 @@ def sweep() -> int:
     enqueued = enqueue_due(runtime, lambda job, instance_id: by_name[job].apply_async((instance_id,)))
     sla.sweep(runtime)
     return enqueued
+
+
+@app.task(name=SEND_MAIL, **JOB)
+def send_mail() -> int:
+    """The beat's mail job: send the e-mail copies of notices that are due (none without SMTP settings)."""
+    runtime = worker_runtime()
+    return mail.sweep(runtime.settings, runtime.db)
 
 
 def dispatcher_for(settings: Settings) -> Callable[[int], None] | None:

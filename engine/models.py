@@ -75,6 +75,7 @@ class User(Base):
     created_at: Mapped[datetime]
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # consecutive, reset on success
     locked_until: Mapped[datetime | None]  # throttles password guessing
+    email: Mapped[str | None] = mapped_column(String(254))  # where copies of in-app notices go (engine/mail.py)
 
 
 class UserRole(Base):
@@ -134,6 +135,7 @@ class Instance(Base):
 
 
 READY = text("state = 'ready'")
+MAIL_PENDING = text("mail_state = 'pending'")
 SLA_OPEN = text("state = 'ready' AND sla_stage < 4 AND (due_at IS NOT NULL OR warn_at IS NOT NULL)")
 
 
@@ -221,6 +223,7 @@ class Notification(Base):
         Index("ix_notifications_user", "user_id", "id"),
         Index("ix_notifications_unread", "user_id", "id", postgresql_where=text("read_at IS NULL"),
               sqlite_where=text("read_at IS NULL")),
+        Index("ix_notifications_mail", "mail_next_at", postgresql_where=MAIL_PENDING, sqlite_where=MAIL_PENDING),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -234,6 +237,11 @@ class Notification(Base):
     text_en: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    # its e-mail copy (engine/mail.py): NULL (the user has no address), pending, sent, failed or expired;
+    # the pending rows are the outbox
+    mail_state: Mapped[str | None] = mapped_column(String(10))
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mail_next_at: Mapped[datetime | None]  # the next attempt, or a sweeper's lease on it
 
 
 class Event(Base):

@@ -1,7 +1,8 @@
 """In-app notifications: raised once per (user, kind, subject), listed and marked read by their owner only.
 
 A notice addressed to a role is fanned out to the users holding it when raised (one row each, so
-each reads it on their own); someone given the role later does not receive old notices.
+each reads it on their own); someone given the role later does not receive old notices.  A row
+for a user with an e-mail address is also queued for mailing (engine/mail.py).
 """
 
 from __future__ import annotations
@@ -48,9 +49,12 @@ def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: st
         return 0
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     at = now()
+    # a user with an address gets an e-mail copy too: queued here, in the same transaction (engine/mail.py)
+    mailed = set(conn.execute(select(User.id).where(User.id.in_(set(user_ids)), User.email.is_not(None))).scalars())
     rows = [{"user_id": u, "role": role, "org_id": org_id, "kind": notice.kind, "subject": notice.subject,
              "instance_id": notice.instance_id, "task_id": notice.task_id, "text_zh": notice.text_zh,
-             "text_en": notice.text_en, "created_at": at} for u in sorted(set(user_ids))]
+             "text_en": notice.text_en, "created_at": at, "mail_state": "pending" if u in mailed else None,
+             "mail_next_at": at if u in mailed else None} for u in sorted(set(user_ids))]
     inserted = conn.execute(dialect_insert(Notification).values(rows).on_conflict_do_nothing(
         index_elements=["subject", "kind", "user_id"]).returning(Notification.id))  # rowcount is -1 on psycopg
     return len(inserted.all())

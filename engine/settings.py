@@ -37,6 +37,8 @@ class Settings:
     service_timeout: float = 10.0
     service_retries: int = 5
     service_backoff: timedelta = timedelta(seconds=30)
+    #: E-mail copies of notices (optional): unset, notices stay in-app only.
+    smtp: SmtpSettings | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -61,7 +63,43 @@ class Settings:
             service_timeout=_number(env, "TONGBAN_SERVICE_TIMEOUT", "10", float),
             service_retries=_number(env, "TONGBAN_SERVICE_RETRIES", "5", int),
             service_backoff=timedelta(seconds=_number(env, "TONGBAN_SERVICE_BACKOFF", "30", float)),
+            smtp=SmtpSettings.from_env(env),
         )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The mail server notices are sent through: TONGBAN_SMTP_HOST turns mailing on."""
+
+    host: str
+    sender: str  # the From address
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> SmtpSettings | None:
+        host = env.get("TONGBAN_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        security = env.get("TONGBAN_SMTP_SECURITY", "starttls")
+        if security not in SMTP_SECURITY:
+            raise SettingsInvalid(f"环境变量 TONGBAN_SMTP_SECURITY 须为 {'、'.join(SMTP_SECURITY)} 之一 "
+                                  f"(TONGBAN_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}; "
+                                  f"got {security!r})")
+        sender = env.get("TONGBAN_SMTP_FROM", "").strip()
+        if "@" not in sender:
+            raise SettingsInvalid("环境变量 TONGBAN_SMTP_FROM 须为发件地址 (TONGBAN_SMTP_FROM must be the sender's "
+                                  "address when TONGBAN_SMTP_HOST is set, e.g. tongban@shinan.gov.cn)")
+        return cls(host=host, sender=sender, security=security,
+                   port=_number(env, "TONGBAN_SMTP_PORT", "465" if security == "ssl" else "587", int),
+                   user=env.get("TONGBAN_SMTP_USER") or None, password=env.get("TONGBAN_SMTP_PASSWORD") or None,
+                   timeout=_number(env, "TONGBAN_SMTP_TIMEOUT", "10", float))
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
 
 
 class SettingsInvalid(ValueError):

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select, update
 
-from . import sla
+from . import mail, sla
 from .clock import now
 from .errors import Conflict, TongbanError
 from .models import Instance, Timer
@@ -68,7 +68,8 @@ def sweep(runtime: Runtime, limit: int = 100, kind: str | None = None) -> int:
 
 
 class TimerThread(threading.Thread):
-    """The embedded mode's scheduler: `tongban serve` fires due timers and sends SLA notices itself, no broker.
+    """The embedded mode's scheduler: `tongban serve` fires due timers, raises SLA notices and mails them itself,
+    no broker.
 
     The first sweep runs at start-up, so timers that came due while the server was down fire at once.
     """
@@ -84,6 +85,7 @@ class TimerThread(threading.Thread):
                 while sweep(self.runtime) > 0:
                     pass
                 sla.sweep(self.runtime)
+                mail.sweep(self.runtime.settings, self.runtime.db)
             except Exception:
                 log.exception("timer sweep failed; retrying")
             self.stopped.wait(self.interval)

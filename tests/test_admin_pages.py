@@ -78,3 +78,17 @@ def test_roles_and_orgs_pages_list_the_catalogue_and_organisations(admin_client:
                                            "csrf_token": csrf})
     assert "香港中路街道办事处" in admin_client.get("/admin/orgs").get_data(as_text=True)
     assert csrf_of(admin_client.get("/admin/orgs").get_data(as_text=True))
+
+
+def test_set_and_clear_a_users_notice_email(admin_client: FlaskClient) -> None:
+    csrf = log_in(admin_client, "admin")
+    reply = admin_client.post("/admin/users/window/email", data={"email": "window@shinan.gov.cn", "csrf_token": csrf},
+                              follow_redirects=True)
+    assert "通知邮箱已设为 window@shinan.gov.cn" in reply.get_data(as_text=True)
+    assert 'value="window@shinan.gov.cn"' in admin_client.get("/admin/users").get_data(as_text=True)
+    refused = admin_client.post("/admin/users/window/email", data={"email": "no address", "csrf_token": csrf},
+                                follow_redirects=True)
+    assert "电子邮件地址无效" in refused.get_data(as_text=True)
+    assert 'value="window@shinan.gov.cn"' in admin_client.get("/admin/users").get_data(as_text=True)  # kept
+    admin_client.post("/admin/users/window/email", data={"email": "", "csrf_token": csrf})
+    assert 'value="window@shinan.gov.cn"' not in admin_client.get("/admin/users").get_data(as_text=True)

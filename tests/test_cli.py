@@ -78,7 +78,7 @@ def test_users_disable_and_passwd_revoke_tokens(cli: CliRunner, runtime: Runtime
         login(runtime.db, "window", "新口令 long enough")
     listed = run(cli, "users", "list")
     assert {"username": "window", "display_name": "window", "org": "xzsp", "roles": ["window_clerk"],
-            "disabled": True} in listed
+            "disabled": True, "email": None} in listed
 
 
 def test_demo_is_refused_in_production(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,16 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from engine import workdays
-from engine.accounts import ORG_KINDS, add_user, disable_user, ensure_org, list_orgs, list_users, set_password
+from engine.accounts import (
+    ORG_KINDS,
+    add_user,
+    disable_user,
+    ensure_org,
+    list_orgs,
+    list_users,
+    set_email,
+    set_password,
+)
 from engine.auth import revoke_all
 from engine.catalogue import RoleCatalogue
 from engine.errors import TongbanError
@@ -60,7 +69,7 @@ def users() -> Any:
         try:
             with runtime().db.write() as session:
                 add_user(session, catalogue(), form["username"].strip(), form["org"], form.getlist("roles"),
-                         form.get("display_name") or None, password)
+                         form.get("display_name") or None, password, form.get("email"))
         except TongbanError as exc:
             return _done("admin_pages.users", "", exc)
         return _done("admin_pages.users", _("用户 %(name)s 已创建，初始口令（只显示这一次）：%(pw)s",
@@ -78,6 +87,19 @@ def disable(username: str) -> Response:
         user_id = disable_user(session, username)
     revoke_all(runtime().db, user_id)
     return _done("admin_pages.users", _("用户 %(name)s 已停用", name=username))
+
+
+@bp.route("/users/<string:username>/email", methods=["POST"])
+@admin_only
+def change_email(username: str) -> Response:
+    """Where copies of the user's notices are mailed; an empty address stops them."""
+    try:
+        with runtime().db.write() as session:
+            stored = set_email(session, username, request.form.get("email"))
+    except TongbanError as exc:
+        return _done("admin_pages.users", "", exc)
+    return _done("admin_pages.users", _("用户 %(name)s 的通知邮箱已设为 %(email)s", name=username, email=stored)
+                 if stored else _("用户 %(name)s 的通知邮箱已清除", name=username))
 
 
 @bp.route("/users/<string:username>/password", methods=["POST"])
