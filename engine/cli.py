@@ -113,11 +113,15 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
     from api import create_app
 
+    from . import mail
+    from .periodic import Periodic
     from .timers import TimerThread
 
     ctx.runtime.db.upgrade()
-    if ctx.settings.broker_url is None:
-        TimerThread(ctx.runtime).start()  # embedded mode: due timers fire in this process, not in `tongban beat`
+    if ctx.settings.broker_url is None:  # embedded mode: this process does what `tongban beat` and workers would
+        TimerThread(ctx.runtime).start()
+        if ctx.settings.smtp is not None:
+            Periodic("tongban-mail", lambda: mail.sweep(ctx.settings, ctx.runtime.db), mail.EVERY).start()
     run_simple(host, port, create_app(ctx.settings, ctx.runtime), threaded=True)
 
 

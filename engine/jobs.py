@@ -45,7 +45,6 @@ QUEUE, SERVICES_QUEUE = "tongban", "tongban.services"
 ADVANCE, FIRE_TIMER, SWEEP = "tongban.advance", "tongban.fire_timer", "tongban.sweep"
 RUN_SERVICE, SEND_MAIL = "tongban.run_service", "tongban.send_mail"
 SWEEP_EVERY = 1.0  # seconds: as often as the embedded TimerThread looks
-MAIL_EVERY = 10.0
 CLAIM_BATCH = 500
 
 class JobRequest(Request):
@@ -99,8 +98,8 @@ def make_app(broker_url: str | None, current: bool = True) -> Celery:
         beat_scheduler="celery.beat:Scheduler",  # in memory: a one-line interval needs no schedule file
         beat_schedule={"sweep-due-timers": {"task": SWEEP, "schedule": SWEEP_EVERY,
                                             "options": {"expires": 10 * SWEEP_EVERY}},
-                       "send-notice-mail": {"task": SEND_MAIL, "schedule": MAIL_EVERY,
-                                            "options": {"expires": MAIL_EVERY}}},
+                       "send-notice-mail": {"task": SEND_MAIL, "schedule": mail.EVERY,
+                                            "options": {"expires": mail.EVERY}}},
     )
     return app
 

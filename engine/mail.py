@@ -29,6 +29,7 @@ from .settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
 
+EVERY = 10.0  # seconds between sweeps: the beat's `send_mail` job, the embedded server's mail thread
 MAX_AGE = timedelta(days=1)
 ATTEMPTS = 6  # then failed: 1 + 2 + 4 + 8 + 16 minutes of trying
 BACKOFF = timedelta(minutes=1)

@@ -9,15 +9,15 @@ sweepers reached one instance, one step wins and the other changes nothing.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 from sqlalchemy import exists, select, update
 
-from . import mail, sla
+from . import sla
 from .clock import now
 from .errors import Conflict, TongbanError
 from .models import Instance, Timer
+from .periodic import Periodic
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -67,28 +67,17 @@ def sweep(runtime: Runtime, limit: int = 100, kind: str | None = None) -> int:
     return fired
 
 
-class TimerThread(threading.Thread):
-    """The embedded mode's scheduler: `tongban serve` fires due timers, raises SLA notices and mails them itself,
-    no broker.
+class TimerThread(Periodic):
+    """The embedded mode's scheduler: `tongban serve` fires due timers and raises SLA notices itself, no broker.
 
     The first sweep runs at start-up, so timers that came due while the server was down fire at once.
     """
 
     def __init__(self, runtime: Runtime, interval: float = 1.0) -> None:
-        super().__init__(name="tongban-timers", daemon=True)
-        self.runtime, self.interval = runtime, interval
-        self.stopped = threading.Event()
+        super().__init__("tongban-timers", self._sweep, interval)
+        self.runtime = runtime
 
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                while sweep(self.runtime) > 0:
-                    pass
-                sla.sweep(self.runtime)
-                mail.sweep(self.runtime.settings, self.runtime.db)
-            except Exception:
-                log.exception("timer sweep failed; retrying")
-            self.stopped.wait(self.interval)
-
-    def stop(self) -> None:
-        self.stopped.set()
+    def _sweep(self) -> None:
+        while sweep(self.runtime) > 0:
+            pass
+        sla.sweep(self.runtime)

@@ -24,9 +24,8 @@ from engine.db import Database
 from engine.errors import FormInvalid
 from engine.models import Notification, User
 from engine.notifications import Notice, raise_notice
-from engine.runtime import Runtime
+from engine.periodic import Periodic
 from engine.settings import Settings, SettingsInvalid, SmtpSettings
-from engine.timers import TimerThread
 
 SENDER = "tongban@shinan.gov.cn"
 
@@ -175,11 +174,11 @@ def test_without_smtp_settings_nothing_is_sent(seeded: Database, settings: Setti
     assert mailbox.messages == [] and states(seeded) == {"window": ("pending", 0)}
 
 
-def test_the_embedded_timer_thread_mails_notices(seeded: Database, smtp_settings: Settings,
-                                                 mailbox: Mailbox) -> None:
+def test_the_embedded_mail_thread_sends_notices(seeded: Database, smtp_settings: Settings,
+                                                mailbox: Mailbox) -> None:
     with_email(seeded, "window", "window@shinan.gov.cn")
     notify(seeded, "window")
-    thread = TimerThread(Runtime(seeded, smtp_settings), interval=0.05)
+    thread = Periodic("tongban-mail", lambda: mail.sweep(smtp_settings, seeded), 0.05)
     thread.start()
     try:
         for _ in range(100):
@@ -194,7 +193,7 @@ def test_the_embedded_timer_thread_mails_notices(seeded: Database, smtp_settings
 
 def test_the_beat_sends_mail_on_the_services_queue() -> None:
     entry = jobs.app.conf.beat_schedule["send-notice-mail"]
-    assert entry["task"] == jobs.SEND_MAIL and entry["schedule"] == jobs.MAIL_EVERY
+    assert entry["task"] == jobs.SEND_MAIL and entry["schedule"] == mail.EVERY
     assert jobs.app.amqp.router.route({}, jobs.SEND_MAIL)["queue"].name == jobs.SERVICES_QUEUE
 
 
