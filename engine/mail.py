@@ -54,9 +54,12 @@ def claim(db: Database, lease: timedelta, limit: int = 50) -> list[Mail]:
            .order_by(Notification.mail_next_at).limit(limit))
     if not db.is_sqlite:
         due = due.with_for_update(skip_locked=True)
+    unreachable = select(User.id).where(User.email.is_(None) | User.disabled)  # address removed, or user disabled
     with db.writing() as conn:
         conn.execute(update(Notification).where(pending, Notification.created_at < at - MAX_AGE)
                      .values(mail_state="expired", mail_next_at=None))
+        conn.execute(update(Notification).where(pending, Notification.user_id.in_(unreachable))
+                     .values(mail_state=None, mail_next_at=None))
         ids = conn.execute(due).scalars().all()
         if not ids:
             return []

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine import clock, jobs, mail
-from engine.accounts import set_email
+from engine.accounts import disable_user, set_email
 from engine.cli import main
 from engine.db import Database
 from engine.errors import FormInvalid
@@ -165,6 +165,18 @@ def test_a_notice_a_day_old_is_not_mailed(seeded: Database, smtp_settings: Setti
     clock.travel(timedelta(days=1, seconds=1))
     assert mail.sweep(smtp_settings, seeded) == 0
     assert mailbox.messages == [] and states(seeded) == {"window": ("expired", 0)}
+
+
+def test_no_mail_once_the_address_is_removed_or_the_user_disabled(seeded: Database, smtp_settings: Settings,
+                                                                   mailbox: Mailbox) -> None:
+    with_email(seeded, "window", "window@shinan.gov.cn")
+    with_email(seeded, "street", "street@shinan.gov.cn")
+    notify(seeded, "window", "street")
+    with seeded.write() as session:
+        set_email(session, "window", None)
+        disable_user(session, "street")
+    assert mail.sweep(smtp_settings, seeded) == 0
+    assert mailbox.messages == [] and states(seeded) == {"window": (None, 0), "street": (None, 0)}
 
 
 def test_without_smtp_settings_nothing_is_sent(seeded: Database, settings: Settings, mailbox: Mailbox) -> None:
