@@ -8,8 +8,9 @@ by the applicant → gateway → "approve" by the window clerk → end, amount a
   workflow to JSON with the stock serializer after each of those three steps (the least a
   persisted engine must do). Default script engine.
 * tongban — the runtime API (`Runtime.start` / `Runtime.complete`) on a fresh SQLite file
-  (WAL) and, when reachable, on a fresh PostgreSQL database: per instance, start-to-first-task,
-  complete "submit", complete "approve" and the whole life cycle (their sum).
+  (WAL, checkpointed in the background as `tongban serve` does) and, when reachable, on a fresh
+  PostgreSQL database: per instance, start-to-first-task, complete "submit", complete "approve"
+  and the whole life cycle (their sum).
 
 Each backend is measured on its own, taking turns with the floor, 25 instances each (after
 warm-up), so whatever else the machine does weighs on the floor and the backend alike and the
@@ -247,6 +248,7 @@ def print_sql(db: Database, steps: list[Step]) -> None:
 def sqlite_database() -> Iterator[Database]:
     with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")  # engine.db turns on WAL for every connection
+        db.background_checkpoints()  # as `tongban serve` runs it
         try:
             yield db
         finally:
@@ -411,7 +413,8 @@ def main(argv: list[str] | None = None) -> None:
     floor = floor_steps()
     # One backend at a time: PostgreSQL's server processes and I/O would otherwise weigh on SQLite's figures.
     with sqlite_database() as db:
-        bench_backend("tongban on SQLite (temporary file, WAL)", db, args, floor, show_floor=True)
+        bench_backend("tongban on SQLite (temporary file, WAL, background checkpoints)", db, args, floor,
+                      show_floor=True)
     with ExitStack() as stack:
         postgres = open_postgres(args, stack)
         if postgres is not None:

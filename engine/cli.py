@@ -118,6 +118,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
     from .timers import TimerThread
 
     ctx.runtime.db.upgrade()
+    ctx.runtime.db.background_checkpoints()  # SQLite: keeps the write-ahead log's upkeep out of requests
     if ctx.settings.broker_url is None:  # embedded mode: this process does what `tongban beat` and workers would
         TimerThread(ctx.runtime).start()
         if ctx.settings.smtp is not None:
