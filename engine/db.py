@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .periodic import Periodic
@@ -92,6 +92,11 @@ class Database:
         """A Core write transaction: commits on success, rolls back on any exception."""
         with self._write_engine.begin() as conn:
             yield conn
+
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        """A sweeper's claim: rows another sweeper is claiming are skipped, not waited for (FOR UPDATE SKIP
+        LOCKED on PostgreSQL); on SQLite the claim's BEGIN IMMEDIATE already lets one sweeper in at a time."""
+        return query if self.is_sqlite else query.with_for_update(skip_locked=True)
 
     def background_checkpoints(self, interval: float = 1.0) -> None:
         """SQLite: copy the write-ahead log into the database from a thread of its own, not inside commits.

@@ -50,10 +50,8 @@ def claim(db: Database, lease: timedelta, limit: int = 50) -> list[Mail]:
     """Lease up to `limit` due mails (expiring the stale ones); the caller sends them and records how it went."""
     at = now()
     pending = Notification.mail_state == "pending"
-    due = (select(Notification.id).where(pending, Notification.mail_next_at <= at)
-           .order_by(Notification.mail_next_at).limit(limit))
-    if not db.is_sqlite:
-        due = due.with_for_update(skip_locked=True)
+    due = db.skip_locked(select(Notification.id).where(pending, Notification.mail_next_at <= at)
+                         .order_by(Notification.mail_next_at).limit(limit))
     unreachable = select(User.id).where(User.email.is_(None) | User.disabled)  # address removed, or user disabled
     with db.writing() as conn:
         conn.execute(update(Notification).where(pending, Notification.created_at < at - MAX_AGE)

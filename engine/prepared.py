@@ -89,7 +89,8 @@ class Prepared:
         results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         return _Plan(compiled.string, order, binds, defaults, row, results)
 
-    def _run(self, conn: Connection, values: dict[str, Any] | list[dict[str, Any]], many: bool) -> Any:
+    def _run(self, conn: Connection, values: dict[str, Any] | list[dict[str, Any]], many: bool) -> tuple[_Plan, Any]:
+        """(the plan it ran, the driver's cursor)."""
         plan = self._plan(conn.dialect)
         params: Any = [plan.parameters(v) for v in values] if many else plan.parameters(values)  # type: ignore[arg-type]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -104,11 +105,11 @@ class Prepared:
         if traced:
             for listener in conn.dispatch.after_cursor_execute:
                 listener(conn, cursor, plan.sql, params, None, many)
-        return cursor
+        return plan, cursor
 
     def execute(self, conn: Connection, values: dict[str, Any]) -> int:
         """Run once; the number of rows it changed."""
-        cursor = self._run(conn, values, many=False)
+        _, cursor = self._run(conn, values, many=False)
         count = cursor.rowcount
         cursor.close()
         return count
@@ -118,12 +119,11 @@ class Prepared:
         if len(rows) == 1:
             self.execute(conn, rows[0])
         elif rows:
-            self._run(conn, rows, many=True).close()
+            self._run(conn, rows, many=True)[1].close()
 
     def all(self, conn: Connection, values: dict[str, Any]) -> list[Any]:
         """Every row returned, as named tuples (attribute access and `_asdict()`, like SQLAlchemy's rows)."""
-        cursor = self._run(conn, values, many=False)
-        plan = self._plan(conn.dialect)
+        plan, cursor = self._run(conn, values, many=False)
         rows = [plan.make_row(raw) for raw in cursor.fetchall()]
         cursor.close()
         return rows

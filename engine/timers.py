@@ -36,10 +36,8 @@ def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None
            .order_by(Timer.due_at).limit(limit))
     if kind is not None:
         due = due.where(Timer.kind == kind)
-    if not runtime.db.is_sqlite:
-        due = due.with_for_update(skip_locked=True)
     with runtime.db.writing() as conn:
-        ids = conn.execute(due).scalars().all()
+        ids = conn.execute(runtime.db.skip_locked(due)).scalars().all()
         if not ids:
             return []
         rows = conn.execute(update(Timer).where(Timer.id.in_(ids)).values(claimed_until=at + lease)
