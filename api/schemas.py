@@ -111,9 +111,22 @@ class DocumentQuery(Schema):
     seq = fields.Integer(validate=validate.Range(1, 10_000), metadata={"description": "which issue (default: latest)"})
 
 
+class FieldChange(Schema):
+    at = Text(required=True)
+    path = Text(required=True, metadata={"description": "JSON pointer of the field, e.g. /address/room"})
+    field = Text(required=True, metadata={"description": "the field's title in the forms (the path without one)"})
+    old = fields.Raw(metadata={"description": "absent when the field did not exist before"})
+    new = fields.Raw(metadata={"description": "absent when the step removed the field"})
+    user = Text(allow_none=True, metadata={"description": "who sent it; null when a step of the process did"})
+    element_id = Text(allow_none=True)
+    element = Text(allow_none=True, metadata={"description": "the name of the step that made the change"})
+
+
 class InstanceDetail(InstanceSummary):
     data = fields.Dict()
     events = fields.List(fields.Nested(EventSchema))
+    history = fields.List(fields.Nested(FieldChange), metadata={
+        "description": "every change to the case's data, oldest first; personal data masked for departments"})
     diagram = fields.Nested(Diagram)
     documents = fields.List(fields.Nested(DocumentSummary))
 

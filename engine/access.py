@@ -114,6 +114,17 @@ def may_supervise(actor: Actor) -> bool:
     return not SUPERVISORS.isdisjoint(actor.roles)
 
 
+#: Who sees a case's personal data (ID numbers) in full: the enterprise it belongs to, the window clerks who
+#: check the applicant's identity, and administrators; departments that review one aspect see it masked.
+PERSONAL_DATA_VIEWERS = frozenset({"window_clerk", ADMIN})
+
+
+def may_see_personal_data(actor: Actor, enterprise_id: int | None) -> bool:
+    if actor.org_kind == "enterprise":
+        return enterprise_id == actor.org_id
+    return not PERSONAL_DATA_VIEWERS.isdisjoint(actor.roles)
+
+
 def can_see_task(actor: Actor, role: str | None, org_id: int | None, assignee_id: int | None) -> bool:
     """`task_visible` for one task already in memory (same rule, no query)."""
     if actor.is_admin or assignee_id == actor.id:

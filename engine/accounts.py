@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import ValidationError
 from marshmallow.validate import Email
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import Session
 
 from .access import Actor
@@ -141,3 +142,11 @@ def role_holders(role: str, org_id: int | None, *columns: Any) -> Select[Any]:
     query = (select(*columns).join(UserRole, UserRole.user_id == User.id)
              .where(UserRole.role == role, User.disabled.is_(False)))
     return query if org_id is None else query.where(User.org_id == org_id)
+
+
+def usernames(conn: Connection, events: Iterable[dict[str, Any]]) -> dict[int, str]:
+    """id → username of the people who acted in these events (for histories people read)."""
+    ids = {e["user_id"] for e in events if e.get("user_id")}
+    if not ids:
+        return {}
+    return {user_id: name for user_id, name in conn.execute(select(User.id, User.username).where(User.id.in_(ids)))}

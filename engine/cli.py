@@ -300,6 +300,17 @@ def _print_instance(view: Any, detail: bool = False) -> None:
         click.echo("  数据 " + json.dumps(view.data, ensure_ascii=False))
         for event in view.events or []:
             click.echo(f"  {event['at'][:19]}  {event['kind']:15} {event['element_id'] or ''}")
+        if view.history:
+            click.echo("  数据变更 (field changes):")
+        for change in view.history or []:
+            click.echo(f"  {change['at'][:19]}  {change['field']} ({change['path']}): {_shown(change, 'old')} → "
+                       f"{_shown(change, 'new')}  [{change['user'] or '流程 process'}"
+                       f"{' · ' + change['element'] if change['element'] else ''}]")
+
+
+def _shown(change: dict[str, Any], side: str) -> str:
+    """A value as JSON, or a dash when the field did not exist (old) or was removed (new)."""
+    return json.dumps(change[side], ensure_ascii=False) if side in change else "—"
 
 
 from . import cli_accounts, cli_jobs, cli_scenarios  # noqa: E402,F401 - register their commands on `main`

@@ -20,6 +20,7 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from .scripting import RestrictedEnvironment, ScriptRefused, check, data_names
+from .writescope import read_only_fields, writable_fields, write_errors
 
 FORMAT_CHECKER = FormatChecker()
 RULES_KEY = "x-rules"
@@ -91,13 +92,31 @@ class Form:
     rules: tuple[Rule, ...] = field(default=())
 
     @cached_property
+    def read_only(self) -> frozenset[str]:
+        """Top-level fields shown for reading: never written, their stored values validated in their place."""
+        return read_only_fields(self.schema)
+
+    @cached_property
+    def writable(self) -> frozenset[str]:
+        """Top-level fields a person may write through this form (the lint's view of human input)."""
+        return writable_fields(self.schema)
+
+    @cached_property
     def validator(self) -> Any:
         cls = validator_for(self.schema, default=Draft202012Validator)
         return validators.extend(cls, {"multipleOf": _multiple_of})(self.schema, format_checker=FORMAT_CHECKER)
 
-    def errors(self, data: Any) -> dict[str, list[str]]:
-        """Every failing field as JSON-pointer-like path → messages; empty when the data is valid."""
-        fields: dict[str, list[str]] = {}
+    def errors(self, data: Any, stored: dict[str, Any] | None = None) -> dict[str, list[str]]:
+        """Every failing field as JSON-pointer-like path → messages; empty when the data may be written.
+
+        `stored` is the case's data before the step: the read-only fields are validated with their stored
+        values, and x-rules read the stored data under what was sent, so a rule about the budget reads the
+        case's budget, not one a caller makes up.  A field the form does not let a person write is an error
+        of its own: refused, not dropped, so a client's mistake shows."""
+        stored = stored or {}
+        fields = write_errors(self.schema, data)
+        if isinstance(data, dict):
+            data = {**{k: stored[k] for k in self.read_only if k in stored}, **data}
         for error in self.validator.iter_errors(data):
             path = list(error.absolute_path)
             if error.validator == "required":  # point at the missing field, not at its parent
@@ -109,8 +128,9 @@ class Form:
             _report(fields, _path(path), error.message)
         if isinstance(data, dict):
             schema_errors = dict(fields)  # rules step aside for the schema's errors, not for each other's
+            merged = {**stored, **data}
             for rule in self.rules:
-                message = rule.failure(data, schema_errors)
+                message = rule.failure(merged, schema_errors)
                 if message:
                     fields.setdefault(rule.path, []).append(message)
         return fields

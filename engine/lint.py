@@ -24,6 +24,7 @@ from .compiler import (
     properties,
 )
 from .documents import DOCUMENT_PROPERTY, TEMPLATES_NAME, folder_of, load_templates, names
+from .humaninput import logic_reads_only_intended_input
 from .scripting import HELPERS, ScriptRefused, check, data_names
 from .services import misuse
 from .workspace import FORMS
@@ -243,6 +244,7 @@ RULES: tuple[Rule, ...] = (
     gateways_are_complete,
     manifests_point_at_processes,
     documents_resolve,
+    logic_reads_only_intended_input,
 )
 
 

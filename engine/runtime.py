@@ -9,6 +9,7 @@ counter, derived task rows and events — so a step is either wholly there or no
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,9 +21,9 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 from sqlalchemy import Connection, Row, and_, func, select
 
-from . import casefacts, documents, ledger, notifications, state, store, workdays
-from .access import Actor, can_see_task, may_do_task, scope_instances
-from .accounts import load_actor
+from . import casefacts, changes, documents, history, ledger, notifications, state, store, workdays
+from .access import Actor, can_see_task, may_do_task, may_see_personal_data, scope_instances
+from .accounts import load_actor, usernames
 from .attachments import bind_drafts
 from .casenumbers import next_case_number
 from .clock import now
@@ -55,6 +56,7 @@ from .stepping import (
 )
 from .views import InstanceView, TaskView
 from .workspace import manifests
+from .writescope import write_errors
 
 #: The engine acting on its own (timers, workers): unscoped, recorded without a user.
 SYSTEM = Actor(id=0, username="system", org_id=0, org_kind="department", roles=frozenset({"admin"}))
@@ -188,8 +190,8 @@ class Runtime:
         ended_timers.update(dict.fromkeys(before.retries.keys() - after.retries.keys(), attempt_outcome))
         user_id = actor.id or None
         events = [{"instance_id": instance_id, "at": at, "kind": e["kind"], "task_id": e.get("task_id"),
-                   "element_id": e.get("element_id"), "user_id": user_id, "data_hash": e.get("data_hash"),
-                   "detail": e.get("detail")} for e in step.events]
+                   "element_id": e.get("element_id"), "user_id": e.get("user_id", user_id),
+                   "data_hash": e.get("data_hash"), "detail": e.get("detail")} for e in step.events]
         store.write_tasks_and_events(conn, at, user_id, completed_task, cancelled, new_tasks, events)
         store.write_timers(conn, at, new_timers, ended_timers)
         for asked in step.notices:
@@ -253,7 +255,8 @@ class Runtime:
         enterprise_id = actor.org_id if actor.org_kind == "enterprise" else None
         workflow = state.new_workflow(compiled)
         workflow.get_next_task(state=TaskState.READY).data.update(data)
-        events = [{"kind": "started", "data_hash": data_hash(data), "detail": {"process": key, "version": version_no}}]
+        events = [{"kind": "started", "data_hash": data_hash(data),
+                   "detail": {"process": key, "version": version_no, "changes": changes.submission({}, data)}}]
         step = self._automatic_steps(workflow, events)
         at = now()
         after = Snapshot.of(step.workflow)
@@ -288,16 +291,16 @@ class Runtime:
             raise Conflict(f"办件当前状态为 {row.status}，不能办理 (instance is {row.status})")
         if not may_do_task(actor, row.role, row.org_id, row.assignee_id):
             raise Forbidden(f"该任务需要角色 {row.role} (task needs the role {row.role} in its organisation)")
-        data = _validated(compiled.forms.get(row.form) if row.form else None, data)
         workflow = self._workflow(row, compiled)
         before = Snapshot.of(workflow)
         spiff_task = before.tasks.get(task_id)
         if spiff_task is None:
             raise Conflict("任务状态已变化，请刷新 (task is no longer ready; reload)")
+        data = _validated(compiled.forms.get(row.form) if row.form else None, data, spiff_task.data)
+        events = [{"kind": "task_completed", "task_id": task_id, "element_id": row.element_id,
+                   "data_hash": data_hash(data), "detail": {"changes": changes.submission(spiff_task.data, data)}}]
         spiff_task.data.update(data)
         spiff_task.run()
-        events = [{"kind": "task_completed", "task_id": task_id, "element_id": row.element_id,
-                   "data_hash": data_hash(data)}]
         step = self._automatic_steps(workflow, events)
         view = self._commit(row, compiled, version_no, step, actor, before, completed_task=task_id)
         self._dispatched(view.id)
@@ -307,8 +310,8 @@ class Runtime:
         """Inline in embedded mode; deferred to a worker (which calls `advance`) in scale-out mode."""
         return self._run(workflow, events) if self.dispatch is None else Step(workflow, RUNNING, events)
 
-    def _run(self, workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step:
-        return run_until_wait(workflow, events, ServiceCalls(self.settings, self.scripted_services))
+    def _run(self, workflow: BpmnWorkflow, events: list[dict[str, Any]], since: float | None = None) -> Step:
+        return run_until_wait(workflow, events, ServiceCalls(self.settings, self.scripted_services), since)
 
     def _dispatched(self, instance_id: int) -> None:
         if self.dispatch is not None:
@@ -403,14 +406,14 @@ class Runtime:
         if row.status != RUNNING:
             raise Conflict(f"办件当前状态为 {row.status}，不能接收消息 (instance is {row.status})")
         workflow = self._workflow(row, compiled)
-        before = Snapshot.of(workflow)
+        before, since = Snapshot.of(workflow), time.time()
         try:
             workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload))
         except WorkflowException:
             raise Conflict(f"办件未在等待消息“{message}” (the case is not waiting for message {message!r})",
                            {"message": ["not awaited"]}) from None
         events = [{"kind": "message_received", "data_hash": data_hash(payload), "detail": {"message": message}}]
-        return self._commit(row, compiled, version_no, self._run(workflow, events), actor, before)
+        return self._commit(row, compiled, version_no, self._run(workflow, events, since), actor, before)
 
     def instance(self, ref: int | str, actor: Actor, detail: bool = False) -> InstanceView:
         with self.db.reading() as conn:
@@ -420,12 +423,18 @@ class Runtime:
             rows = store.open_tasks(conn, row.id)
             view.open_tasks = self._task_views(conn, view, rows, actor)
             if detail:
-                events = conn.execute(select(Event).where(Event.instance_id == row.id).order_by(Event.id))
-                view.events = [{"at": e.at.isoformat(), "kind": e.kind, "task_id": e.task_id,
-                                "element_id": e.element_id, "user_id": e.user_id, "data_hash": e.data_hash,
-                                "detail": e.detail} for e in events]
+                events = [{"at": e.at.isoformat(), "kind": e.kind, "task_id": e.task_id, "element_id": e.element_id,
+                           "user_id": e.user_id, "data_hash": e.data_hash, "detail": e.detail}
+                          for e in conn.execute(select(Event).where(Event.instance_id == row.id).order_by(Event.id))]
+                hidden = frozenset() if may_see_personal_data(actor, row.enterprise_id) \
+                    else history.personal_fields(compiled)
+                view.history = history.field_history(events, compiled, usernames(conn, events), hidden)
+                for event in events:  # the changes are told by the history, masked where they must be
+                    if event["detail"] and "changes" in event["detail"]:
+                        event["detail"] = {k: v for k, v in event["detail"].items() if k != "changes"} or None
+                view.events = events
                 workflow = state.loads(row.state, compiled)
-                view.data = visible_data(workflow)
+                view.data = history.masked_data(visible_data(workflow), hidden)
                 view.diagram = diagram_state(workflow)
                 view.documents = [d.summary() for d in documents.issued(conn, row.id, self.settings.timezone)]
         return view
@@ -466,13 +475,17 @@ class Runtime:
             org = self._org_code(conn, row.org_id)
         form = compiled.forms.get(row.form) if row.form else None
         spiff_task = state.loads(row.state, compiled).get_task_from_id(UUID(task_id))
+        own = frozenset((form.schema.get("properties") or {}) if form else ())
+        hidden = frozenset() if may_see_personal_data(actor, row.enterprise_id) \
+            else history.personal_fields(compiled) - own
         meta = compiled.human_tasks.get((spiff_task.workflow.spec.name, spiff_task.task_spec.name)) \
             if spiff_task else None
         return {
             "id": task_id, "element_id": row.element_id, "name": meta.name if meta else row.element_id,
             "state": row.task_state, "role": row.role, "org": org, "assignee_id": row.assignee_id,
             "form": row.form, "schema": form.schema if form else None, "ui_schema": form.ui_schema if form else None,
-            "data": json.loads(json.dumps(spiff_task.data, default=str)) if spiff_task else {},
+            "data": history.masked_data(json.loads(json.dumps(spiff_task.data, default=str)), hidden)
+            if spiff_task else {},
             "instance": {"id": row.id, "case_number": row.case_number, "process_key": row.process_key,
                          "version": version_no, "status": row.status},
         }
@@ -501,19 +514,25 @@ def _timer_outcome(workflow: Any, task_id: str) -> str:
     return "fired" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
 
 
-def _validated(form: Form | None, data: Any) -> dict[str, Any]:
-    """Data with the form's top-level defaults filled in, or FormInvalid listing every failing field."""
+def _validated(form: Form | None, data: Any, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a step may write: the submitted fields with the form's top-level defaults filled in, or
+    FormInvalid listing every failing field — including each one the form does not let a person write.
+    A task without a form takes no data at all."""
     if not isinstance(data, dict):
         raise FormInvalid("提交的数据必须是 JSON 对象 (data must be a JSON object)", {"/": ["not an object"]})
     if form is None:
+        if data:
+            raise FormInvalid("此步骤没有表单，不能提交数据 (this step has no form: it takes no data)",
+                              write_errors({}, data))
         return data
     defaults = {k: v["default"] for k, v in form.schema.get("properties", {}).items()
                 if isinstance(v, dict) and "default" in v}
-    data = {**defaults, **data}
-    fields = form.errors(data)
+    # a read-only field's default is the process's own value (the sample's approval threshold): it is set
+    # when the case has none yet, and never taken from the caller
+    own = {k: d for k, d in defaults.items() if k in form.read_only and k not in (stored or {})}
+    data = {**{k: d for k, d in defaults.items() if k not in form.read_only}, **data}
+    fields = form.errors(data, {**own, **(stored or {})})
     if fields:
         raise FormInvalid(f"表单校验未通过，共 {len(fields)} 个字段 (form validation failed for "
                           f"{len(fields)} fields)", fields)
-    return data
-
-
+    return {**own, **data}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
-from . import servicetask
+from . import changes, servicetask
 from .scripting import ScriptRefused
 from .services import RoleNotice, ServiceCalls, ServiceError
 
@@ -36,9 +37,12 @@ class Step:
     notices: list[RoleNotice] = field(default_factory=list)
 
 
-def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: ServiceCalls) -> Step:
+def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: ServiceCalls,
+                   since: float | None = None) -> Step:
     """Fire due timers, retry due service calls and run automatic steps; a failing script or service
-    yields an error step, not a crash."""
+    yields an error step, not a crash.  What each element changed in the data since `since` (default:
+    now; earlier when the caller already ran part of the step, e.g. delivered a message) goes on record."""
+    since = time.time() if since is None else since
     try:
         with calls.bound():
             workflow.refresh_timers()
@@ -50,9 +54,11 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: 
         cause = getattr(exc, "exception", None)
         message = str(cause if isinstance(cause, ScriptRefused | ServiceError) else exc).rstrip(". ")
         events.extend(calls.events)
+        events.extend(changes.automatic(workflow, since))
         events.append({"kind": "error", "element_id": element, "detail": {"message": message}})
         return Step(workflow, ERROR, events, message, element, calls.notices)
     events.extend(calls.events)
+    events.extend(changes.automatic(workflow, since))
     # Messages thrown for no catcher in this case leave the state (they would pile up in it) and
     # go on record; routing them to other cases by correlation is not built yet.
     events.extend({"kind": "message_thrown", "detail": {"message": e.event_definition.name}}

@@ -59,6 +59,7 @@ class InstanceView:
     events: list[dict[str, Any]] | None = None
     diagram: dict[str, list[str]] | None = None  # BPMN element ids: completed and active
     documents: list[dict[str, Any]] | None = None  # issued documents: name, seq, title, issued_at
+    history: list[dict[str, Any]] | None = None  # every field change: at, path, field, old, new, user, element
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if v is not None and k != "open_tasks"}

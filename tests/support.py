@@ -40,7 +40,7 @@ def bpmn(pid: str, body: str, lanes: dict[str, list[str]] | None = None, extra: 
             + lane_xml + body + "</bpmn:process></bpmn:definitions>")
 
 
-OPEN_FORM = json.dumps({"type": "object"}).encode()
+OPEN_FORM = json.dumps({"type": "object", "additionalProperties": True}).encode()  # declares any field: tests only
 
 
 def workspace(bpmn_files: dict[str, str], forms: dict[str, Any] | None = None, key: str | None = None,

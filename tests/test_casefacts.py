@@ -13,7 +13,7 @@ from engine.workspace import Manifest, ManifestError
 from tests.support import OPEN_FORM, bpmn, form_props, workspace
 
 BODY = (
-    '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+    f'<bpmn:startEvent id="start">{form_props("f.json")}<bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
     '<bpmn:scriptTask id="calc"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
     '<bpmn:script>score = amount * 2\nwhen = "2026-03-05T23:59:59+08:00"\nflag = amount > 5</bpmn:script>'
     "</bpmn:scriptTask>"

@@ -105,7 +105,7 @@ def opinion_form(field: str) -> dict[str, Any]:
     return {"type": "object", "properties": {field: {"type": "boolean"}}, "required": [field]}
 
 
-OPEN = {"type": "object"}
+OPEN = {"type": "object", "additionalProperties": True}  # declares any field
 
 
 def put(runtime: Runtime, key: str, files: dict[str, str], forms: dict[str, Any],
@@ -228,7 +228,7 @@ def test_inclusive_gateway_takes_the_true_branches_and_joins_over_the_skipped_on
 
 def test_call_activity_runs_a_process_from_another_file_and_returns_its_data(runtime: Runtime) -> None:
     main_nodes = [
-        start(), Node("callActivity", "fire_check", "消防审查子流程", attrs='calledElement="t_fire_check"'),
+        start(form="apply.json"), Node("callActivity", "fire_check", "消防审查子流程", attrs='calledElement="t_fire_check"'),
         user("issue", "出证", "issue.json"), end(),
     ]
     main_edges = flows(("start", "fire_check"), ("fire_check", "issue"), ("issue", "end"))
@@ -239,7 +239,7 @@ def test_call_activity_runs_a_process_from_another_file_and_returns_its_data(run
         "main.bpmn": bpmn("t_call", render(main_nodes, main_edges), {"申请人": ["start"], "窗口人员": ["issue"]}),
         "fire_check.bpmn": bpmn("t_fire_check", render(called_nodes, called_edges),
                                 {"消防救援大队": ["c_start", "c_review", "c_verdict", "c_end"]}),
-    }, {"fire.json": opinion_form("fire_ok"), "issue.json": OPEN})
+    }, {"fire.json": opinion_form("fire_ok"), "issue.json": OPEN, "apply.json": OPEN})
 
     view = begin(runtime, "t_call", {"project": "海韵大厦"})
     review = only_task(runtime, "xiaofang", view.id)

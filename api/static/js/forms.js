@@ -113,6 +113,16 @@ function compact(value) {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, compact(v)]).filter(([, v]) => !blank(v)));
 }
 
+/** The value without the fields the form only shows (readOnly): the server refuses any field a step may not
+    write, so what a reviewer was shown is not sent back. */
+function writable(schema, value) {
+  if (!schema || !value || typeof value !== "object" || Array.isArray(value)) return value;
+  const properties = schema.properties || {};
+  return Object.fromEntries(Object.entries(value)
+    .filter(([k]) => !(properties[k] && properties[k].readOnly))
+    .map(([k, v]) => [k, writable(properties[k], v)]));
+}
+
 /** Top-level fields whose UI widget is "files": uploaded beside the form, their value the attachment ids. */
 function fileFields(schema, ui) {
   return Object.keys((schema && schema.properties) || {}).filter((name) => ((ui || {})[name] || {})["ui:widget"] === "files");
@@ -205,7 +215,7 @@ function mountForm(send, onDone, instanceId, taskId) {
     }
     button.disabled = true;
     try {
-      const response = await send(Object.assign(compact(editor.getValue()), files));
+      const response = await send(Object.assign(writable(schema, compact(editor.getValue())), files));
       if (response.status >= 200 && response.status < 300) onDone(response.body);
       else showFieldErrors(editor, list, response);
     } finally {
