@@ -21,6 +21,8 @@ from .documents import folder_of
 from .scripting import data_names
 
 INPUT_MARK = "x-input"
+#: Task properties holding an expression over the task's data (deadlines, organisation, engine/ledger.py's entry)
+_EVALUATED = (ORG_PROPERTY, DUE_PROPERTY, WARN_PROPERTY, "ledgerSource", "ledgerAmount", "ledgerFund", "ledgerCategory")
 _EXPRESSIONS = ("conditionExpression", "completionCondition", "loopCardinality")
 
 
@@ -67,7 +69,7 @@ def _reads(ws: ParsedWorkspace, process: etree._Element) -> Iterator[tuple[str |
         yield script.getparent().get("id"), script_reads(script.text or "")
     for element in process.iter():
         props = properties(element) if isinstance(element.tag, str) else {}
-        for key in (ORG_PROPERTY, DUE_PROPERTY, WARN_PROPERTY):
+        for key in _EVALUATED:
             if key in props:
                 yield element.get("id"), _names(props[key])
     for task in process.iter(f"{{{BPMN_NS}}}businessRuleTask"):

@@ -20,6 +20,8 @@ from typing import Any
 UNDECLARED = "表单未声明此字段，不能写入 (the form does not declare this field: it cannot be written)"
 READ_ONLY = "只读字段，不能写入 (read-only field: it cannot be written)"
 _BRANCH_LISTS = ("allOf", "anyOf", "oneOf")
+#: What `additionalProperties: true` declares: any key, and anything under it (a designer's free-form map)
+_FREE: dict[str, Any] = {}
 _BRANCHES = ("if", "then", "else")
 
 
@@ -58,7 +60,7 @@ def _walk(root: dict[str, Any], schemas: list[Any], value: Any, path: str, error
                 errors[where] = [UNDECLARED]
             elif any(s.get("readOnly") is True for s in _expand(root, declaring)):
                 errors[where] = [READ_ONLY]
-            else:
+            elif not any(s is _FREE for s in declaring):
                 _walk(root, declaring, item, where, errors)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -81,7 +83,7 @@ def _declaring(schemas: list[dict[str, Any]], key: str) -> Iterator[Any]:
             continue
         extra = schema.get("additionalProperties")
         if extra is True:
-            yield {}
+            yield _FREE
         elif isinstance(extra, dict):
             yield extra
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+from flask.testing import FlaskClient
 
 from engine.workspace import Files, read_tree
 
@@ -65,3 +68,15 @@ def sample_files() -> Files:
     """Only the sample approval process (with the role catalogue and its forms): deploy tests count versions."""
     return {path: content for path, content in repo_files().items()
             if path == "processes/roles.yaml" or path.startswith(("processes/sample/", "forms/sample_"))}
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def log_in(client: FlaskClient, username: str) -> str:
+    """Log in through the form; returns the CSRF token the pages would send."""
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    reply = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    return csrf_of(client.get("/services").get_data(as_text=True))

@@ -12,8 +12,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from engine.runtime import Runtime
 from engine.workdays import calendar_from_db
-from tests.support import PASSWORD, REPO
-from tests.test_pages import csrf_of, log_in
+from tests.support import PASSWORD, REPO, csrf_of, log_in
 
 
 @pytest.fixture

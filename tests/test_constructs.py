@@ -228,7 +228,8 @@ def test_inclusive_gateway_takes_the_true_branches_and_joins_over_the_skipped_on
 
 def test_call_activity_runs_a_process_from_another_file_and_returns_its_data(runtime: Runtime) -> None:
     main_nodes = [
-        start(form="apply.json"), Node("callActivity", "fire_check", "消防审查子流程", attrs='calledElement="t_fire_check"'),
+        start(form="apply.json"),
+        Node("callActivity", "fire_check", "消防审查子流程", attrs='calledElement="t_fire_check"'),
         user("issue", "出证", "issue.json"), end(),
     ]
     main_edges = flows(("start", "fire_check"), ("fire_check", "issue"), ("issue", "end"))

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from flask.testing import FlaskClient
 
 from engine.runtime import Runtime
-from tests.support import PASSWORD
+from tests.support import PASSWORD, csrf_of, log_in
 
 START = {"title": "页面办理", "amount": 50_000}
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def log_in(client: FlaskClient, username: str) -> str:
-    """Log in through the form; returns the CSRF token the pages would send."""
-    token = csrf_of(client.get("/login").get_data(as_text=True))
-    reply = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert reply.status_code == 302, reply.get_data(as_text=True)
-    return csrf_of(client.get("/services").get_data(as_text=True))
 
 
 def test_pages_need_a_session_and_land_by_role(client: FlaskClient) -> None:

@@ -76,7 +76,9 @@ def test_coverage_counts_parallel_and_inclusive_joins_and_skipped_branches(tmp_p
     lanes = {"申请人": ["start", "split", "join", "maybe", "merge", "done_end"], "区住建": ["housing"],
              "街道": ["street", "done"], "消防救援大队": ["fire"]}
     files = workspace({"j.bpmn": bpmn("t_join", render(nodes, edges), lanes)},
-                      {"apply.json": {"type": "object", "properties": {"company": {"type": "string"}, "fire": {"type": "boolean"}}}, "open.json": {"type": "object"}}, key="t_join")
+                      {"apply.json": {"type": "object", "properties": {"company": {"type": "string"},
+                                                                      "fire": {"type": "boolean"}}},
+                       "open.json": {"type": "object"}}, key="t_join")
     scenario = tmp_path / "scenarios" / "join.yaml"
     scenario.parent.mkdir()
     scenario.write_text(JOIN.replace("  - complete: street\n    as: street_staff\n",

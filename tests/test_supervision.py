@@ -17,7 +17,7 @@ from engine.errors import Forbidden
 from engine.models import CaseFact, HumanTask, Instance, Organisation, ProcessVersion, Timer, User
 from engine.runtime import Runtime
 from engine.supervision import Period, dashboard
-from tests.test_pages import log_in
+from tests.support import log_in
 
 CN = datetime.fromisoformat
 

@@ -1,0 +1,106 @@
+"""The write-scope walker (engine/writescope.py) and the deploy-time lint on logic reading human input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.humaninput import script_reads
+from engine.registry import validate
+from engine.writescope import READ_ONLY, UNDECLARED, write_errors
+from tests.support import bpmn, form_props, workspace
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "$defs": {"room": {"type": "object", "properties": {"no": {"type": "string"}, "floor": {"readOnly": True}}}},
+    "properties": {
+        "tenure": {"type": "string"},
+        "address": {"type": "object", "properties": {"road": {"type": "string"}, "room": {"$ref": "#/$defs/room"}}},
+        "owners": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+        "pair": {"type": "array", "prefixItems": [{"type": "object", "properties": {"a": {}}}]},
+        "tags": {"type": "object", "patternProperties": {"^t_": {"type": "string"}}},
+        "extras": {"type": "object", "additionalProperties": {"type": "number"}},
+        "budget": {"type": "number", "readOnly": True},
+    },
+    "allOf": [{"if": {"properties": {"tenure": {"const": "lease"}}},
+               "then": {"properties": {"lease_end": {"type": "string"}}}},
+              {"properties": {"reviewed": {"allOf": [{"readOnly": True}]}}}],
+    "oneOf": [{"properties": {"kind_a": {}}}, {"properties": {"kind_b": {}}}],
+}
+
+
+@pytest.mark.parametrize("data", [
+    {"tenure": "lease", "lease_end": "2027-01-01"},  # declared in a then-branch
+    {"address": {"road": "香港中路", "room": {"no": "1201"}}},  # through a $ref
+    {"owners": [{"name": "甲"}, {"name": "乙"}], "pair": [{"a": 1}, "anything after the prefix"]},
+    {"tags": {"t_x": "1"}, "extras": {"any": 1}, "kind_a": 1, "kind_b": 2},
+])
+def test_every_declared_path_is_writable(data: dict[str, Any]) -> None:
+    assert write_errors(SCHEMA, data) == {}
+
+
+@pytest.mark.parametrize(("data", "errors"), [
+    ({"threshold": 1e9, "tenure": "own"}, {"/threshold": [UNDECLARED]}),
+    ({"address": {"road": "x", "extra": 1}}, {"/address/extra": [UNDECLARED]}),
+    ({"address": {"room": {"floor": 3, "hack": 1}}}, {"/address/room/floor": [READ_ONLY],
+                                                        "/address/room/hack": [UNDECLARED]}),
+    ({"owners": [{"name": "甲"}, {"name": "乙", "share": 1}]}, {"/owners/1/share": [UNDECLARED]}),
+    ({"tags": {"u": "1"}}, {"/tags/u": [UNDECLARED]}),
+    ({"budget": 1, "reviewed": True}, {"/budget": [READ_ONLY], "/reviewed": [READ_ONLY]}),
+    ({"a/b": 1}, {"/a~1b": [UNDECLARED]}),  # a JSON pointer, escaped
+])
+def test_undeclared_and_read_only_paths_are_each_named(data: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    assert write_errors(SCHEMA, data) == errors
+
+
+def test_an_open_object_declares_nothing_unless_it_says_so() -> None:
+    assert write_errors({"type": "object"}, {"x": 1}) == {"/x": [UNDECLARED]}
+    assert write_errors({"type": "object", "additionalProperties": True}, {"x": {"y": 1}}) == {}
+
+
+def test_script_reads_are_the_names_used_before_they_are_assigned() -> None:
+    assert script_reads("reopened = reopened + 1") == {"reopened"}
+    assert script_reads("count += 1") == {"count"}
+    assert script_reads("x = 1\ny = x + amount\nz = [i for i in items if i > limit]") == {"amount", "items", "limit"}
+    assert script_reads("due = workdays_after(now_iso(), len(permits))") == {"permits"}
+
+
+def _gateway_process(review_form: dict[str, Any]) -> dict[str, bytes]:
+    body = (
+        f'<bpmn:startEvent id="start">{form_props("apply.json")}<bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+        f'<bpmn:userTask id="review" name="审查">{form_props("review.json")}<bpmn:incoming>f1</bpmn:incoming>'
+        "<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>"
+        '<bpmn:exclusiveGateway id="level" default="small"><bpmn:incoming>f2</bpmn:incoming>'
+        "<bpmn:outgoing>big</bpmn:outgoing><bpmn:outgoing>small</bpmn:outgoing></bpmn:exclusiveGateway>"
+        '<bpmn:endEvent id="e1"><bpmn:incoming>big</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:endEvent id="e2"><bpmn:incoming>small</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="level" />'
+        '<bpmn:sequenceFlow id="big" sourceRef="level" targetRef="e1">'
+        "<bpmn:conditionExpression>budget &gt; 50000</bpmn:conditionExpression></bpmn:sequenceFlow>"
+        '<bpmn:sequenceFlow id="small" sourceRef="level" targetRef="e2" />'
+    )
+    apply = {"type": "object", "properties": {"budget": {"type": "number", "x-input": True}}}
+    return workspace({"p.bpmn": bpmn("t_lint", body, {"申请人": ["start", "level", "e1", "e2"],
+                                                       "窗口人员": ["review"]})},
+                     {"apply.json": apply, "review.json": review_form}, key="t_lint")
+
+
+def _warnings(files: dict[str, bytes]) -> list[tuple[str | None, str]]:
+    return [(p.element_id, p.message) for p in validate(files) if p.severity == "warning"]
+
+
+def test_a_gateway_reading_a_field_a_reviewer_may_rewrite_is_a_warning_naming_element_and_form() -> None:
+    found = _warnings(_gateway_process({"type": "object", "properties": {"budget": {"type": "number"}}}))
+    assert [(element, "'budget'" in m and "review.json" in m and "apply.json" not in m) for element, m in found] == [
+        ("big", True)]
+
+
+@pytest.mark.parametrize("review", [
+    {"type": "object", "properties": {"budget": {"type": "number", "readOnly": True}}},  # shown, not written
+    {"type": "object", "properties": {"budget": {"type": "number", "x-input": True}}},  # the designer means it
+    {"type": "object", "properties": {"opinion": {"type": "string"}}},  # not offered at all
+])
+def test_read_only_marked_or_absent_fields_are_not_warned_about(review: dict[str, Any]) -> None:
+    assert _warnings(_gateway_process(review)) == []
