@@ -114,9 +114,10 @@ class Form:
         case's budget, not one a caller makes up.  A field the form does not let a person write is an error
         of its own: refused, not dropped, so a client's mistake shows."""
         stored = stored or {}
-        fields = write_errors(self.schema, data)
-        if isinstance(data, dict):
-            data = {**{k: stored[k] for k in self.read_only if k in stored}, **data}
+        refused = write_errors(self.schema, data)
+        if isinstance(data, dict):  # what is shown stays what is stored, whatever was sent in its place
+            data = {**data, **{k: stored[k] for k in self.read_only if k in stored}}
+        fields: dict[str, list[str]] = {}
         for error in self.validator.iter_errors(data):
             path = list(error.absolute_path)
             if error.validator == "required":  # point at the missing field, not at its parent
@@ -133,6 +134,8 @@ class Form:
                 message = rule.failure(merged, schema_errors)
                 if message:
                     fields.setdefault(rule.path, []).append(message)
+        for path, messages in refused.items():
+            fields[path] = messages + [m for m in fields.get(path, []) if m not in messages]
         return fields
 
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text, update
 
 from api import create_app
-from engine import clock
+from engine import clock, workdays
 from engine.accounts import add_user, ensure_org, hash_password
 from engine.catalogue import RoleCatalogue
 from engine.db import Database
@@ -97,3 +97,6 @@ def _clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+    # a Runtime points the process-wide calendar at its database, which is gone after its test: back to the
+    # package's tables (the calendar belongs in the runtime — issue 11 — until then each test starts clean)
+    workdays.use(workdays.CalendarSource(workdays.WorkingDayCalendar, ttl=float("inf")))

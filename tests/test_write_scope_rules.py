@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from engine.forms import load_form
 from engine.humaninput import script_reads
 from engine.registry import validate
 from engine.writescope import READ_ONLY, UNDECLARED, write_errors
@@ -104,3 +106,15 @@ def test_a_gateway_reading_a_field_a_reviewer_may_rewrite_is_a_warning_naming_el
 ])
 def test_read_only_marked_or_absent_fields_are_not_warned_about(review: dict[str, Any]) -> None:
     assert _warnings(_gateway_process(review)) == []
+
+
+def test_rules_read_the_stored_case_data_under_what_was_sent() -> None:
+    form = load_form("pay.json", json.dumps({
+        "type": "object", "required": ["budget", "payment"],
+        "properties": {"budget": {"type": "number", "readOnly": True}, "payment": {"type": "number"}},
+        "x-rules": [{"path": "/payment", "check": "payment <= budget * 0.3", "message": "预付不超过 30%"}],
+    }).encode())
+    assert form.errors({"payment": 30}, {"budget": 100}) == {}  # required budget: the stored one stands in
+    assert form.errors({"payment": 31}, {"budget": 100}) == {"/payment": ["预付不超过 30%"]}
+    assert form.errors({"payment": 31, "budget": 1000}, {"budget": 100}) == {
+        "/budget": [READ_ONLY], "/payment": ["预付不超过 30%"]}  # the sent budget is refused, not believed
