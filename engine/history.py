@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .access import Actor, may_see_personal_data
 from .compiler import CompiledProcess
 
 #: A form field marked `"x-personal": true` (an ID number) is masked for viewers who may not see it.
@@ -31,6 +32,11 @@ def personal_fields(compiled: CompiledProcess) -> frozenset[str]:
     return frozenset(name for form in compiled.forms.values()
                      for name, field in (form.schema.get("properties") or {}).items()
                      if isinstance(field, dict) and field.get(PERSONAL_MARK) is True)
+
+
+def hidden_from(actor: Actor, enterprise_id: int | None, compiled: CompiledProcess) -> frozenset[str]:
+    """The personal fields this actor sees masked in a case of this enterprise (none, for those who may)."""
+    return frozenset() if may_see_personal_data(actor, enterprise_id) else personal_fields(compiled)
 
 
 def element_names(compiled: CompiledProcess) -> dict[str, str]:

@@ -22,7 +22,7 @@ from SpiffWorkflow.task import Task, TaskState
 from sqlalchemy import Connection, Row, and_, func, select
 
 from . import casefacts, changes, documents, history, ledger, notifications, state, store, workdays
-from .access import Actor, can_see_task, may_do_task, may_see_personal_data, scope_instances
+from .access import Actor, can_see_task, may_do_task, scope_instances
 from .accounts import load_actor, usernames
 from .attachments import bind_drafts
 from .casenumbers import next_case_number
@@ -426,8 +426,7 @@ class Runtime:
                 events = [{"at": e.at.isoformat(), "kind": e.kind, "task_id": e.task_id, "element_id": e.element_id,
                            "user_id": e.user_id, "data_hash": e.data_hash, "detail": e.detail}
                           for e in conn.execute(select(Event).where(Event.instance_id == row.id).order_by(Event.id))]
-                hidden = frozenset() if may_see_personal_data(actor, row.enterprise_id) \
-                    else history.personal_fields(compiled)
+                hidden = history.hidden_from(actor, row.enterprise_id, compiled)
                 view.history = history.field_history(events, compiled, usernames(conn, events), hidden)
                 for event in events:  # the changes are told by the history, masked where they must be
                     if event["detail"] and "changes" in event["detail"]:
@@ -476,8 +475,7 @@ class Runtime:
         form = compiled.forms.get(row.form) if row.form else None
         spiff_task = state.loads(row.state, compiled).get_task_from_id(UUID(task_id))
         own = frozenset((form.schema.get("properties") or {}) if form else ())
-        hidden = frozenset() if may_see_personal_data(actor, row.enterprise_id) \
-            else history.personal_fields(compiled) - own
+        hidden = history.hidden_from(actor, row.enterprise_id, compiled) - own
         meta = compiled.human_tasks.get((spiff_task.workflow.spec.name, spiff_task.task_spec.name)) \
             if spiff_task else None
         return {
