@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
+from engine import jsonvalues
 from engine.jobs import runtime_for
 from engine.paging import MAX_ID
 from engine.runtime import Runtime
@@ -39,6 +40,16 @@ class TaskIdConverter(UUIDConverter):
         return str(super().to_python(value))
 
 
+def _parse_json_body() -> None:
+    """Every JSON body is parsed by `engine.jsonvalues.loads` before any view runs: NaN, infinity, a lone
+    surrogate, an integer of thousands of digits or nesting that makes the parser recurse is a 4xx naming
+    its paths.  flask-smorest's argument parser (webargs) then reads the body again with the standard `json`
+    module, which would take all of these; it only ever sees text this accepted, and gets the same values.
+    """
+    if request.is_json and (raw := request.get_data(cache=True)):
+        jsonvalues.loads(raw)
+
+
 class TongbanApi(Api):
     """flask-smorest, documenting errors as tongban sends them: `{"error", "message", "fields"}`."""
 
@@ -48,6 +59,7 @@ class TongbanApi(Api):
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.before_request(_parse_json_body)
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["task"] = TaskIdConverter
     app.config.update(

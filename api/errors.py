@@ -6,9 +6,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import TongbanError, TooManyAttempts, Unauthorized
+
+from .security import answering_with_error_page
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +21,18 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
 _MESSAGES = {400: "请求格式错误 (malformed request)", 404: "资源不存在 (not found)",
              405: "不支持该方法 (method not allowed)", 413: "上传内容过大 (request too large)",
              415: "不支持的内容类型 (unsupported media type)", 422: "数据校验未通过 (validation failed)"}
+CSRF_REFUSED = ("页面已过期或缺少页面令牌，请刷新页面后重试 "
+                "(the page's CSRF token is missing or invalid: reload the page and try again)")
 
 
 def body(status: int, message: str, fields: dict[str, list[str]] | None = None, code: str | None = None) -> Response:
-    """JSON for the API; a page for a browser that asked for a page (same message, same status)."""
-    if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
+    """JSON for the API; a page for a browser that asked for a page (same message, same status).
+
+    A browser's navigation puts text/html first; fetch's default `*/*` and API clients get JSON.
+    """
+    wants_page = request.accept_mimetypes.best_match(("application/json", "text/html")) == "text/html"
+    if not request.path.startswith("/api/") and wants_page:
+        answering_with_error_page()
         page = Response(render_template("error.html", status=status, message=message, title=str(status)))
         page.status_code = status
         return page
@@ -50,6 +60,10 @@ def install(app: Flask) -> None:
         if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Response:
+        return body(400, CSRF_REFUSED, {"/csrf_token": [exc.description or "invalid"]})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -18,6 +19,18 @@ class Text(fields.String):
         if "\x00" in text:
             raise ValidationError("不允许包含 NUL 字符 (NUL characters are not allowed)")
         return text
+
+
+class Instant(fields.AwareDateTime):
+    """A time with its UTC offset, taken as UTC: the columns hold instants, and 9999-12-31T23:59:59-14:00 is
+    past the last datetime Python has in UTC (converting it in the query was an OverflowError, a 500)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("时间换算为 UTC 后超出范围 (time out of range once converted to UTC)") from None
 
 
 Limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
@@ -136,8 +149,8 @@ class InstanceQuery(Schema):
     process = Text(validate=validate.Length(1, 100))
     case_number = Text(validate=validate.Length(1, 40))
     mine = fields.Boolean(load_default=False)
-    started_from = fields.AwareDateTime()
-    started_to = fields.AwareDateTime()
+    started_from = Instant()
+    started_to = Instant()
     cursor = Text(validate=validate.Length(1, 500))
     limit = Limit
 
@@ -151,7 +164,7 @@ class TaskQuery(Schema):
     scope = Text(load_default="all", validate=validate.OneOf(["assigned", "candidate", "all"]))
     process = Text(validate=validate.Length(1, 100))
     overdue = fields.Boolean(load_default=False)
-    due_before = fields.AwareDateTime()
+    due_before = Instant()
     q = Text(validate=validate.Length(1, 100))
     sort = Text(load_default="created", validate=validate.OneOf(SORTS))
     cursor = Text(validate=validate.Length(1, 500))

@@ -34,14 +34,22 @@ def bearer_token() -> str:
 
 
 def session_token() -> str | None:
-    """The pages' token, once the CSRF header of a state-changing request has been checked."""
+    """The pages' token, once the CSRF header of a state-changing request has been checked (not while an
+    error page is drawn: see `answering_with_error_page`)."""
     token = session.get("token")
-    if token and request.method not in SAFE_METHODS:
+    if token and request.method not in SAFE_METHODS and not g.get("error_page"):
         try:
             validate_csrf(request.headers.get("X-CSRFToken") or request.form.get("csrf_token"))
         except (ValidationError, CSRFError) as exc:
             raise Forbidden(f"页面令牌无效，请刷新页面后重试 (CSRF check failed: {exc})") from None
     return token
+
+
+def answering_with_error_page() -> None:
+    """The request ends in an error page, which shows who is logged in: nothing changes state from here, so
+    reading the session needs no CSRF token (asking for one raised again inside the error handler: a page
+    POST without the token, or to a page that does not exist, answered 500)."""
+    g.error_page = True
 
 
 def actor() -> Actor:

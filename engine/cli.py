@@ -11,9 +11,11 @@ from typing import Any
 
 import click
 
+from . import jsonvalues
 from .access import Actor
 from .catalogue import RoleCatalogue
 from .errors import TongbanError
+from .jsonvalues import MalformedJSON
 from .problems import errors_in
 from .registry import deploy as deploy_files
 from .registry import validate as validate_files
@@ -87,12 +89,19 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def read_data(value: str) -> Any:
-    """--data takes inline JSON or the path of a JSON file."""
-    text = Path(value).read_text(encoding="utf-8") if not value.lstrip().startswith(("{", "[")) else value
+    """--data takes inline JSON or the path of a JSON file, parsed as strictly as an API body (no NaN, no
+    infinity, no lone surrogate, …); what is wrong is a TongbanError, so the command prints it and exits 1."""
+    text: str | bytes = value
+    if not value.lstrip().startswith(("{", "[")):
+        try:
+            text = Path(value).read_bytes()
+        except OSError as exc:
+            raise MalformedJSON(f"--data 既不是 JSON 也不是可读的文件 (--data is neither JSON nor a readable file: "
+                                f"{exc.strerror})", {"--data": [value]}) from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"不是合法的 JSON (not valid JSON): {exc}", param_hint="--data") from None
+        return jsonvalues.loads(text)
+    except MalformedJSON as exc:
+        raise MalformedJSON(exc.message, {"--data": exc.fields["/"]}) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -137,7 +137,9 @@ class IssuedDocument:
                           _date(self.issued_at, self.tz)])
 
     def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "seq": self.seq, "title": self.title, "issued_at": self.issued_at.isoformat()}
+        """Plain data like the rest of a view: `issued_at` stays a datetime (callers format it; the API schema
+        declares a DateTime, which a string broke)."""
+        return {"name": self.name, "seq": self.seq, "title": self.title, "issued_at": self.issued_at}
 
     @property
     def filename(self) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from . import jsonvalues
 from .errors import TongbanError
 
 MAX_LIMIT = 200
@@ -30,11 +31,11 @@ def encode(values: tuple[Any, ...]) -> str:
 def decode(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
     """The cursor's values, checked against the expected types (a forged cursor is a 400, not a 500)."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = jsonvalues.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError("shape")
         return tuple(_typed(value, kind) for value, kind in zip(raw, kinds, strict=True))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, TongbanError) as exc:  # TongbanError: what jsonvalues refuses
         raise BadCursor("分页游标无效 (invalid cursor)", {"cursor": [str(exc) or "invalid"]}) from None
 
 
@@ -42,12 +43,27 @@ def _typed(value: Any, kind: type) -> Any:
     if value is None:
         return None
     if kind is datetime:
-        return datetime.fromisoformat(value)
+        return _instant(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError(f"expected {kind.__name__}")
     if kind is int and not 0 <= value <= MAX_ID:
         raise ValueError("out of range")
+    if kind is str and "\x00" in value:
+        raise ValueError("含有 NUL 字符 (NUL character)")  # PostgreSQL refuses it as a parameter
     return value
+
+
+def _instant(value: Any) -> datetime:
+    """An aware time, in UTC: the columns hold instants, and a naive or unrepresentable one failed in the query."""
+    if not isinstance(value, str):
+        raise TypeError("应为时间 (expected a time)")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("时间缺少时区 (time without a UTC offset)")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("时间超出范围 (time out of range)") from None
 
 
 def clamp(limit: int | None, default: int = 50) -> int:

@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 from sqlalchemy import Connection, Row, and_, func, select
 
-from . import casefacts, changes, documents, history, ledger, notifications, state, store, workdays
+from . import casefacts, changes, documents, history, jsonvalues, ledger, notifications, state, store, workdays
 from .access import Actor, can_see_task, may_do_task, scope_instances
 from .accounts import load_actor, usernames
 from .attachments import bind_drafts
@@ -518,6 +518,8 @@ def _validated(form: Form | None, data: Any, stored: dict[str, Any] | None = Non
     A task without a form takes no data at all."""
     if not isinstance(data, dict):
         raise FormInvalid("提交的数据必须是 JSON 对象 (data must be a JSON object)", {"/": ["not an object"]})
+    if bad := jsonvalues.problems(data):  # NaN, 1e999, a lone surrogate: from any caller, not only HTTP
+        raise FormInvalid("数据含有无法保存的值 (data holds values JSON cannot store)", bad)
     if form is None:
         if data:
             raise FormInvalid("此步骤没有表单，不能提交数据 (this step has no form: it takes no data)",

@@ -64,4 +64,6 @@ class InstanceView:
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if v is not None and k != "open_tasks"}
         out["open_tasks"] = [t.to_dict() for t in self.open_tasks]
+        if self.documents is not None:
+            out["documents"] = [{**d, "issued_at": d["issued_at"].isoformat()} for d in self.documents]
         return out

@@ -13,7 +13,7 @@ from tests.support import workspace
 from tests.test_constructs import Node, begin, end, flows, inbox, put, render, script, start, user
 
 SHANGHAI = workdays.CHINA
-FORMS = {"apply.json": {"type": "object", "properties": {"accepted_at": {"type": "string"}}},
+FORMS = {"apply.json": {"type": "object", "properties": {"accepted_at": {"type": "string", "x-input": True}}},
          "open.json": {"type": "object"}}
 
 
