@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from engine import jsonvalues
@@ -40,13 +41,22 @@ class TaskIdConverter(UUIDConverter):
         return str(super().to_python(value))
 
 
+#: Parsing costs CPU in proportion to the body; the largest process folder a designer sends is a few hundred KB.
+MAX_JSON_BODY = 2 * 2**20
+
+
 def _parse_json_body() -> None:
     """Every JSON body is parsed by `engine.jsonvalues.loads` before any view runs: NaN, infinity, a lone
     surrogate, an integer of thousands of digits or nesting that makes the parser recurse is a 4xx naming
     its paths.  flask-smorest's argument parser (webargs) then reads the body again with the standard `json`
     module, which would take all of these; it only ever sees text this accepted, and gets the same values.
     """
-    if request.is_json and (raw := request.get_data(cache=True)):
+    if not request.is_json:
+        return
+    if (request.content_length or 0) > MAX_JSON_BODY:  # uploads are multipart; a form or a process is far less
+        raise RequestEntityTooLarge(f"JSON 请求体超过 {MAX_JSON_BODY // 2**20} MB (JSON body over "
+                                    f"{MAX_JSON_BODY // 2**20} MB)")
+    if raw := request.get_data(cache=True):
         jsonvalues.loads(raw)
 
 

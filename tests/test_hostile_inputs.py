@@ -130,3 +130,9 @@ def test_cli_data_that_is_not_plain_json_exits_1(runtime: Runtime, monkeypatch: 
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
         assert path in result.stderr and "Traceback" not in result.output
     assert count(runtime, Instance) == 0
+
+
+def test_a_json_body_over_two_megabytes_is_refused_before_it_is_parsed(send: Send) -> None:
+    body = '{"data": {"title": "大", "amount": 1, "pad": "' + "x" * (2 * 2**20) + '"}}'
+    reply = send("POST", START, body)
+    assert reply.status_code == 413 and reply.json["error"] == "upload_too_large"
