@@ -109,7 +109,6 @@ class EventSchema(Schema):
     task_id = Text(allow_none=True)
     element_id = Text(allow_none=True)
     user_id = fields.Integer(allow_none=True)
-    data_hash = Text(allow_none=True)
     detail = fields.Dict(allow_none=True)
 
 

@@ -29,6 +29,14 @@ def submission(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> list[
             for c in diff(stored.get(key, _ABSENT), value, f"/{escape(key)}")]
 
 
+def preset(values: Mapping[str, Any], element: str | None) -> list[dict[str, Any]]:
+    """A `data_changed` event for the values a form sets itself (read-only defaults), by its element."""
+    if not values:
+        return []
+    return [{"kind": "data_changed", "element_id": element, "user_id": None,
+             "detail": {"changes": submission({}, values)}}]
+
+
 def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
     """Changed leaves between two JSON-like values; objects are compared field by field, lists whole."""
     if isinstance(old, dict) and isinstance(new, dict):

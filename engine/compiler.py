@@ -71,6 +71,7 @@ class CompiledProcess:
     start_form: str | None
     start_role: Role | None
     files: Files = field(repr=False)
+    start_event: str | None = None  # the BPMN id of the start event people trigger
     #: the process folder's document templates, and which elements issue which of them on completion
     documents: dict[str, Template] = field(default_factory=dict, repr=False)
     document_elements: dict[str, list[str]] = field(default_factory=dict)
@@ -268,6 +269,7 @@ class ParsedWorkspace:
             forms=self.forms,
             start_form=start_props.get(FORM_PROPERTY),
             start_role=self.catalogue.role_for_lane(getattr(start, "lane", None)),
+            start_event=getattr(start, "bpmn_id", None),
             files=bundle,
             documents=templates_for(bundle, manifest.path),
             document_elements=self.document_elements(bundle),

@@ -20,7 +20,7 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from .scripting import RestrictedEnvironment, ScriptRefused, check, data_names
-from .writescope import read_only_fields, writable_fields, write_errors
+from .writescope import WriteScope, read_only_fields, writable_fields
 
 FORMAT_CHECKER = FormatChecker()
 RULES_KEY = "x-rules"
@@ -78,10 +78,8 @@ def _rules(name: str, schema: dict[str, Any]) -> tuple[Rule, ...]:
 
 
 def _fields(schema: dict[str, Any]) -> set[str]:
-    """Top-level field names, including those declared in allOf/anyOf/oneOf/if/then/else branches."""
-    branches = [schema, *(s for k in ("allOf", "anyOf", "oneOf") for s in schema.get(k, [])),
-                *(schema.get(k) for k in ("if", "then", "else"))]
-    return {name for b in branches if isinstance(b, dict) for name in b.get("properties", {})}
+    """Top-level field names, including those only a branch (allOf/anyOf/oneOf, if/then/else) declares."""
+    return set(writable_fields(schema) | read_only_fields(schema))
 
 
 @dataclass(frozen=True)
@@ -106,17 +104,26 @@ class Form:
         cls = validator_for(self.schema, default=Draft202012Validator)
         return validators.extend(cls, {"multipleOf": _multiple_of})(self.schema, format_checker=FORMAT_CHECKER)
 
+    @cached_property
+    def scope(self) -> WriteScope:
+        return WriteScope(self.schema, self.validator)
+
     def errors(self, data: Any, stored: dict[str, Any] | None = None) -> dict[str, list[str]]:
-        """Every failing field as JSON-pointer-like path → messages; empty when the data may be written.
+        """Every failing field as JSON-pointer-like path → messages; empty when the data may be written."""
+        return self.checked(data, stored)[0]
+
+    def checked(self, data: Any, stored: dict[str, Any] | None = None) -> tuple[dict[str, list[str]], Any]:
+        """(every failing field, the data to write).
 
         `stored` is the case's data before the step: the read-only fields are validated with their stored
         values, and x-rules read the stored data under what was sent, so a rule about the budget reads the
         case's budget, not one a caller makes up.  A field the form does not let a person write is an error
         of its own: refused, not dropped, so a client's mistake shows."""
         stored = stored or {}
-        refused = write_errors(self.schema, data)
-        if isinstance(data, dict):  # what is shown stays what is stored, whatever was sent in its place
-            data = {**data, **{k: stored[k] for k in self.read_only if k in stored}}
+        shown = {k: stored[k] for k in self.read_only if k in stored}
+        # what is shown stays what is stored, whatever was sent in its place
+        refused, written = self.scope.check(data, stored, {**data, **shown} if isinstance(data, dict) else None)
+        data = {**written, **shown} if isinstance(written, dict) else written
         fields: dict[str, list[str]] = {}
         for error in self.validator.iter_errors(data):
             path = list(error.absolute_path)
@@ -136,7 +143,7 @@ class Form:
                     fields.setdefault(rule.path, []).append(message)
         for path, messages in refused.items():
             fields[path] = messages + [m for m in fields.get(path, []) if m not in messages]
-        return fields
+        return fields, written
 
 
 def _multiple_of(validator: Any, step: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:

@@ -19,6 +19,7 @@ from lxml import etree
 from .compiler import BPMN_NS, DUE_PROPERTY, FORM_PROPERTY, NS, ORG_PROPERTY, WARN_PROPERTY, ParsedWorkspace, properties
 from .documents import folder_of
 from .scripting import data_names
+from .writescope import marked_fields
 
 INPUT_MARK = "x-input"
 #: Task properties holding an expression over the task's data (deadlines, organisation, engine/ledger.py's entry)
@@ -35,10 +36,8 @@ def logic_reads_only_intended_input(ws: ParsedWorkspace) -> None:
             form = ws.forms.get(form_name)
             if form is None:
                 continue  # reported by user_tasks_have_roles_and_forms
-            fields = form.schema.get("properties") or {}
-            for name in form.writable:
-                if not (isinstance(fields.get(name), dict) and fields[name].get(INPUT_MARK) is True):
-                    writers[folder_of(path)][name].add(form_name)
+            for name in form.writable - marked_fields(form.schema, INPUT_MARK):
+                writers[folder_of(path)][name].add(form_name)
     for path, process in processes:
         unmarked = writers[folder_of(path)]
         for element, reads in _reads(ws, process):

@@ -47,7 +47,6 @@ from .stepping import (
     TERMINATED,
     Snapshot,
     Step,
-    data_hash,
     diagram_state,
     element_of,
     progress,
@@ -191,7 +190,7 @@ class Runtime:
         user_id = actor.id or None
         events = [{"instance_id": instance_id, "at": at, "kind": e["kind"], "task_id": e.get("task_id"),
                    "element_id": e.get("element_id"), "user_id": e.get("user_id", user_id),
-                   "data_hash": e.get("data_hash"), "detail": e.get("detail")} for e in step.events]
+                   "data_hash": None, "detail": e.get("detail")} for e in step.events]
         store.write_tasks_and_events(conn, at, user_id, completed_task, cancelled, new_tasks, events)
         store.write_timers(conn, at, new_timers, ended_timers)
         for asked in step.notices:
@@ -251,12 +250,14 @@ class Runtime:
         start_role = compiled.start_role.code if compiled.start_role else None
         if start_role not in actor.roles:
             raise Forbidden(f"无权发起此流程 (starting {key!r} needs the role {start_role})")
-        data = _validated(compiled.forms.get(compiled.start_form) if compiled.start_form else None, data)
+        data, preset = _validated(compiled.forms.get(compiled.start_form) if compiled.start_form else None, data)
         enterprise_id = actor.org_id if actor.org_kind == "enterprise" else None
+        events = [{"kind": "started", "element_id": compiled.start_event,
+                   "detail": {"process": key, "version": version_no, "changes": changes.submission({}, data)}},
+                  *changes.preset(preset, compiled.start_event)]
+        data = {**preset, **data}
         workflow = state.new_workflow(compiled)
         workflow.get_next_task(state=TaskState.READY).data.update(data)
-        events = [{"kind": "started", "data_hash": data_hash(data),
-                   "detail": {"process": key, "version": version_no, "changes": changes.submission({}, data)}}]
         step = self._automatic_steps(workflow, events)
         at = now()
         after = Snapshot.of(step.workflow)
@@ -296,9 +297,11 @@ class Runtime:
         spiff_task = before.tasks.get(task_id)
         if spiff_task is None:
             raise Conflict("任务状态已变化，请刷新 (task is no longer ready; reload)")
-        data = _validated(compiled.forms.get(row.form) if row.form else None, data, spiff_task.data)
+        data, preset = _validated(compiled.forms.get(row.form) if row.form else None, data, spiff_task.data)
         events = [{"kind": "task_completed", "task_id": task_id, "element_id": row.element_id,
-                   "data_hash": data_hash(data), "detail": {"changes": changes.submission(spiff_task.data, data)}}]
+                   "detail": {"changes": changes.submission(spiff_task.data, data)}},
+                  *changes.preset(preset, row.element_id)]
+        data = {**preset, **data}
         spiff_task.data.update(data)
         spiff_task.run()
         step = self._automatic_steps(workflow, events)
@@ -412,7 +415,7 @@ class Runtime:
         except WorkflowException:
             raise Conflict(f"办件未在等待消息“{message}” (the case is not waiting for message {message!r})",
                            {"message": ["not awaited"]}) from None
-        events = [{"kind": "message_received", "data_hash": data_hash(payload), "detail": {"message": message}}]
+        events = [{"kind": "message_received", "detail": {"message": message}}]
         return self._commit(row, compiled, version_no, self._run(workflow, events, since), actor, before)
 
     def instance(self, ref: int | str, actor: Actor, detail: bool = False) -> InstanceView:
@@ -424,7 +427,7 @@ class Runtime:
             view.open_tasks = self._task_views(conn, view, rows, actor)
             if detail:
                 events = [{"at": e.at.isoformat(), "kind": e.kind, "task_id": e.task_id, "element_id": e.element_id,
-                           "user_id": e.user_id, "data_hash": e.data_hash, "detail": e.detail}
+                           "user_id": e.user_id, "detail": e.detail}
                           for e in conn.execute(select(Event).where(Event.instance_id == row.id).order_by(Event.id))]
                 hidden = history.hidden_from(actor, row.enterprise_id, compiled)
                 view.history = history.field_history(events, compiled, usernames(conn, events), hidden)
@@ -512,9 +515,10 @@ def _timer_outcome(workflow: Any, task_id: str) -> str:
     return "fired" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
 
 
-def _validated(form: Form | None, data: Any, stored: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What a step may write: the submitted fields with the form's top-level defaults filled in, or
-    FormInvalid listing every failing field — including each one the form does not let a person write.
+def _validated(form: Form | None, data: Any, stored: dict[str, Any] | None = None
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what the person's submission writes, with the form's defaults; the values the form presets itself),
+    or FormInvalid listing every failing field — including each one the form does not let a person write.
     A task without a form takes no data at all."""
     if not isinstance(data, dict):
         raise FormInvalid("提交的数据必须是 JSON 对象 (data must be a JSON object)", {"/": ["not an object"]})
@@ -524,15 +528,15 @@ def _validated(form: Form | None, data: Any, stored: dict[str, Any] | None = Non
         if data:
             raise FormInvalid("此步骤没有表单，不能提交数据 (this step has no form: it takes no data)",
                               write_errors({}, data))
-        return data
+        return data, {}
     defaults = {k: v["default"] for k, v in form.schema.get("properties", {}).items()
                 if isinstance(v, dict) and "default" in v}
-    # a read-only field's default is the process's own value (the sample's approval threshold): it is set
-    # when the case has none yet, and never taken from the caller
-    own = {k: d for k, d in defaults.items() if k in form.read_only and k not in (stored or {})}
+    # a read-only field's default is the process's own value (the sample's approval threshold): set when the
+    # case has none yet, never taken from the caller, and recorded as the process's, not the person's
+    preset = {k: d for k, d in defaults.items() if k in form.read_only and k not in (stored or {})}
     data = {**{k: d for k, d in defaults.items() if k not in form.read_only}, **data}
-    fields = form.errors(data, {**own, **(stored or {})})
+    fields, data = form.checked(data, {**preset, **(stored or {})})
     if fields:
         raise FormInvalid(f"表单校验未通过，共 {len(fields)} 个字段 (form validation failed for "
                           f"{len(fields)} fields)", fields)
-    return {**own, **data}
+    return data, preset

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -123,10 +122,6 @@ EMPTY = Snapshot({}, {})
 def progress(workflow: BpmnWorkflow) -> frozenset[tuple[UUID, int]]:
     """Every task's state: if this did not change, a step did nothing worth writing."""
     return frozenset((t.id, t.state) for t in workflow.get_tasks())
-
-
-def data_hash(data: Any) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def data_holders(workflow: BpmnWorkflow) -> list[Task]:

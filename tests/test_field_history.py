@@ -70,8 +70,8 @@ def test_each_step_records_old_and_new_values_with_who_made_the_change(runtime: 
     case = run_case(runtime)
     view = runtime.instance(case, runtime.actor("admin"), detail=True)
     assert changes(view.history) == [
-        ("/amount", "∅", 10, "haiyun", None), ("/agent_id", "∅", AGENT_ID, "haiyun", None),
-        ("/address", "∅", {"room": "101"}, "haiyun", None),
+        ("/amount", "∅", 10, "haiyun", "start"), ("/agent_id", "∅", AGENT_ID, "haiyun", "start"),
+        ("/address", "∅", {"room": "101"}, "haiyun", "start"),
         ("/amount", 10, 12, "window", "review"), ("/address/room", "101", "202", "window", "review"),
         ("/note", "∅", "核对", "window", "review"),
         ("/fee", "∅", 24, None, "calc"), ("/note", "核对", "∅", None, "calc"),  # the script, by its element

@@ -45,9 +45,14 @@ def test_full_life_cycle_through_the_approver(runtime: Runtime) -> None:
     detail = runtime.instance(done.id, runtime.actor("haiyun"), detail=True)
     assert detail.data["decision"] == "approved" and detail.data["contact"] == "张三"
     assert [e["kind"] for e in detail.events] == [
-        "started", "task_ready", "task_completed", "task_ready", "task_completed", "ended"]
+        "started", "data_changed", "task_ready", "task_completed", "task_ready", "task_completed", "ended"]
+    threshold = next(c for c in detail.history if c["path"] == "/threshold")
+    assert (threshold["new"], threshold["user"], threshold["element_id"]) == (10000, None, "start")  # the form's
     completed = [e for e in detail.events if e["kind"] == "task_completed"]
-    assert all(len(e["data_hash"]) == 64 and e["user_id"] for e in completed)
+    # who, and what changed (the history); no hash of the data, which would give masked values away
+    assert all(e["user_id"] and "data_hash" not in e for e in completed)
+    assert {"path": "/decision", "field": "审批意见", "new": "approved", "user": "window"}.items() <= next(
+        c for c in detail.history if c["path"] == "/decision").items()
 
 
 def test_small_amount_takes_the_automatic_branch(runtime: Runtime) -> None:

@@ -11,7 +11,7 @@ from engine.forms import load_form
 from engine.humaninput import script_reads
 from engine.registry import validate
 from engine.writescope import READ_ONLY, UNDECLARED, write_errors
-from tests.support import bpmn, form_props, workspace
+from tests.support import REPO, bpmn, form_props, workspace
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -118,3 +118,43 @@ def test_rules_read_the_stored_case_data_under_what_was_sent() -> None:
     assert form.errors({"payment": 31}, {"budget": 100}) == {"/payment": ["预付不超过 30%"]}
     assert form.errors({"payment": 31, "budget": 1000}, {"budget": 100}) == {
         "/budget": [READ_ONLY], "/payment": ["预付不超过 30%"]}  # the sent budget is refused, not believed
+
+
+@pytest.mark.parametrize(("data", "errors"), [
+    ({"tenure": "own", "lease_end": "2027-01-01"}, {"/lease_end": [UNDECLARED]}),  # its `then` does not apply
+    ({"mode": "a", "only_b": 1}, {"/only_b": [UNDECLARED]}),  # declared by an anyOf branch the value misses
+    ({"mode": "a", "only_a": 1}, {}),
+    ({"extra_if": 1}, {"/extra_if": [UNDECLARED]}),  # `if` tests, it declares nothing
+    ({"card": 1, "billing": "x"}, {}), ({"billing": "x"}, {"/billing": [UNDECLARED]}),  # dependentSchemas
+    ({"t_fixed": "x"}, {"/t_fixed": [READ_ONLY]}),  # properties and a matching pattern both apply
+])
+def test_conditional_branches_declare_only_when_they_apply(data: dict[str, Any],
+                                                           errors: dict[str, list[str]]) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"tenure": {}, "mode": {}, "card": {}, "t_fixed": {"type": "string"}},
+        "patternProperties": {"^t_": {"readOnly": True}},
+        "if": {"properties": {"tenure": {"const": "lease"}, "extra_if": {}}, "required": ["tenure"]},
+        "then": {"properties": {"lease_end": {}}},
+        "anyOf": [{"properties": {"mode": {"const": "a"}, "only_a": {}}},
+                  {"properties": {"mode": {"const": "b"}, "only_b": {}}}],
+        "dependentSchemas": {"card": {"properties": {"billing": {}}}},
+    }
+    assert write_errors(schema, data) == errors
+
+
+def test_a_read_only_field_inside_a_submitted_object_keeps_its_stored_value() -> None:
+    form = load_form("c.json", json.dumps({"type": "object", "properties": {"c": {
+        "type": "object", "required": ["amount"],
+        "properties": {"amount": {"type": "number", "readOnly": True}, "note": {"type": "string"}}}}}).encode())
+    fields, written = form.checked({"c": {"note": "x"}}, {"c": {"amount": 5, "note": "old"}})
+    assert fields == {} and written == {"c": {"amount": 5, "note": "x"}}
+
+
+def test_the_135_handler_cannot_send_an_extension_date_with_a_finished_report() -> None:
+    form = load_form("qysq_handle.json", (REPO / "forms" / "qysq_handle.json").read_bytes())
+    done = {"handle_outcome": "done", "result_status": "resolved", "result_report": "已协调解决，企业确认。"}
+    assert form.errors(done) == {}
+    assert form.errors({**done, "extension_until": "2099-12-31"}) == {"/extension_until": [UNDECLARED]}
+    extend = {"handle_outcome": "extend", "extension_reason": "需协调三个部门", "extension_until": "2099-12-31"}
+    assert form.errors(extend) == {}

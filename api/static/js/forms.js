@@ -30,9 +30,15 @@ function adaptSchema(schema, ui) {
     if (!node || typeof node !== "object") return;
     /* json-editor renders if/then/else as switching sub-forms and drops the fields only a branch requires;
        show every field instead and leave conditional requirements to the server's 422 (it lists them all). */
-    delete node.if; delete node.then; delete node.else;
+    const unfold = (part) => {  /* fields only a branch declares (延期理由 when 申请延期) are shown too */
+      [part.then, part.else].forEach((branch) => {
+        if (branch && branch.properties) node.properties = Object.assign({}, branch.properties, node.properties || {});
+      });
+      delete part.if; delete part.then; delete part.else;
+    };
+    unfold(node);
     if (Array.isArray(node.allOf)) {
-      node.allOf.forEach((part) => { delete part.if; delete part.then; delete part.else; });
+      node.allOf.forEach(unfold);
       node.allOf = node.allOf.filter((part) => Object.keys(part).length);
       if (!node.allOf.length) delete node.allOf;
     }
