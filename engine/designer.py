@@ -22,7 +22,7 @@ from .errors import Forbidden, FormInvalid, NotFound
 from .models import ProcessVersion
 from .problems import Problem
 from .registry import Deployed, deploy, validate
-from .scenarios import Report, discover, run_all
+from .scenarios import Report, discover, run_bounded
 from .settings import Settings
 from .workspace import FORMS, PROCESSES, Files, manifests, read_tree
 from .xmlsafe import UnsafeXml, parse_xml
@@ -139,10 +139,11 @@ def deployed_versions(db: Database, actor: Actor) -> dict[str, list[ProcessVersi
 
 
 def run_scenarios(settings: Settings, folder: str, actor: Actor) -> Report:
-    """The scenarios of one process folder (`processes/<x>/`), on a throw-away database, with coverage."""
+    """The scenarios of one process folder (`processes/<x>/`), on a throw-away database, with coverage — in a
+    child process stopped after `settings.scenario_seconds`, since the files may be saved but never deployed."""
     require_designer(actor)
     root = settings.processes_dir
     target = (root / folder.removeprefix(PROCESSES)).resolve()
     if not target.is_relative_to(root.resolve()) or not target.is_dir():
         raise NotFound(f"流程目录不存在 (no process folder {folder!r})")
-    return run_all(workspace(settings), discover(target), root)
+    return run_bounded(workspace(settings), discover(target), root, settings.scenario_seconds)

@@ -10,13 +10,21 @@ took, so designers see which paths no scenario exercises.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
 import re
+import resource
+import subprocess
+import sys
 import tempfile
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -421,20 +429,110 @@ def _describe(step: dict[str, Any]) -> str:
     return f"{key}: {step[key]}" if not isinstance(step[key], dict) else f"{key}: {step[key].get('name', '')}"
 
 
-def run_all(files: Files, paths: Iterable[Path], root: Path) -> Report:
-    """Load and run every scenario file; malformed ones fail with their reason, the others still run."""
+def _label(path: Path, root: Path) -> str:
+    return str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
+
+
+def run_all(files: Files, paths: Iterable[Path], root: Path,
+            each: Callable[[Result], object] | None = None) -> Report:
+    """Load and run every scenario file; malformed ones fail with their reason, the others still run.
+    `each` sees every result as soon as it is known (run_bounded streams them to its caller)."""
     with tempfile.TemporaryDirectory(prefix="tongban-scenarios-") as tmp:
         runner = Runner(files, Path(tmp))
         try:
             results = []
             for path in paths:
-                label = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
+                label = _label(path, root)
                 try:
                     scenario = load(path, label)
                 except ScenarioInvalid as exc:
-                    results.append(Result(Scenario(label, path.stem, "?", {}), False, exc.message))
-                    continue
-                results.append(runner.run(scenario))
+                    result = Result(Scenario(label, path.stem, "?", {}), False, exc.message)
+                else:
+                    result = runner.run(scenario)
+                results.append(result)
+                if each is not None:
+                    each(result)
             return Report(results, runner.coverage)
         finally:
             runner.close()
+
+
+#: Address space a bounded run's child may add to what it starts with (its database, the parsed processes,
+#: the scripts' own budgets): past it allocations fail there instead of the machine running short.
+CHILD_MEMORY = 1 << 30
+_CHILD = "from engine.scenarios import _bounded_child; _bounded_child()"
+
+
+def run_bounded(files: Files, paths: Iterable[Path], root: Path, seconds: float) -> Report:
+    """`run_all` in a child process that is killed after `seconds`, so that the request always returns.
+
+    Each script in a scenario is bounded by its budget, but a scenario as a whole is not: a process may loop
+    through gateways and tasks without ever waiting, or take many steps that each stay just under the
+    budget. A child process also keeps the scenarios' clock jumps and throw-away calendar out of the server.
+    It is a fresh interpreter (not fork, since the server's other threads may hold locks; not multiprocessing's
+    spawn, which would re-run the server's main module), with its temporary files in one folder removed here.
+    Results stream back as they are known; on a time-out the one running and those after it fail, saying so.
+    """
+    paths = list(paths)
+    with tempfile.TemporaryDirectory(prefix="tongban-bounded-") as tmp:
+        job = Path(tmp) / "job.pickle"
+        job.write_bytes(pickle.dumps((files, paths, root)))
+        read, write = os.pipe()
+        receiver = Connection(read, writable=False)
+        env = {**os.environ, "TMPDIR": tmp, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        try:
+            child = subprocess.Popen([sys.executable, "-c", _CHILD, str(job), str(write)], pass_fds=(write,),
+                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        finally:
+            os.close(write)
+        try:
+            results, why = _receive(receiver, child, seconds)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            receiver.close()
+    if isinstance(results, Report):
+        return results
+    stopped = [Result(Scenario(_label(p, root), p.stem, "?", {}), False, why) for p in paths[len(results):]]
+    return Report(results + stopped, {})
+
+
+def _receive(receiver: Connection, child: subprocess.Popen[bytes], seconds: float) -> tuple[Report | list[Result], str]:
+    """The child's whole report; or the results it sent in time, and why the rest are missing."""
+    deadline = time.monotonic() + seconds
+    results: list[Result] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not receiver.poll(remaining):
+            return results, (f"场景运行超过 {seconds:g} 秒，已停止 (the scenario run exceeded its {seconds:g} s limit "
+                             "and was stopped: does the process loop without waiting?)")
+        try:
+            kind, *payload = receiver.recv()
+        except EOFError:
+            return results, (f"场景运行意外结束 (the scenario run ended abnormally, exit code {child.wait()})")
+        if kind == "result":
+            results.append(payload[0])
+        elif kind == "refused":  # e.g. the files do not deploy: the caller answers with it, as before
+            error_type, message, fields = payload
+            error = error_type.__new__(error_type)
+            TongbanError.__init__(error, message, fields)
+            raise error
+        else:
+            return Report(results, payload[0]), ""
+
+
+def _bounded_child() -> None:
+    """The child's main: limit its address space, run, send each result, then the coverage (or the refusal)."""
+    job, fd = sys.argv[1], int(sys.argv[2])
+    sender = Connection(fd, readable=False)
+    files, paths, root = pickle.loads(Path(job).read_bytes())
+    with contextlib.suppress(OSError), open("/proc/self/statm", "rb") as statm:  # Linux; elsewhere unlimited
+        start = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (start + CHILD_MEMORY, resource.RLIM_INFINITY))
+    try:
+        report = run_all(files, paths, root, lambda result: sender.send(("result", result)))
+    except TongbanError as exc:
+        sender.send(("refused", type(exc), exc.message, exc.fields))
+        return
+    sender.send(("coverage", report.coverage))

@@ -4,11 +4,35 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class ScriptBudget:
+    """A designer's code runs inside the server's threads: each evaluation gets this much CPU time and memory.
+
+    2 s is some 100 000 times what an ordinary condition or script takes and still well inside any request
+    timeout; 128 MB is far above what bookkeeping on case data needs, yet small beside the server's memory
+    even with a few evaluations exceeding it at once (the memory figure is the process's growth while the
+    evaluation runs, so concurrent evaluations share it).
+    """
+
+    cpu_seconds: float = 2.0
+    memory_mb: int = 128
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ScriptBudget:
+        values = dict(env)
+        memory = _number(values, "TONGBAN_SCRIPT_MEMORY_MB", "128", int)
+        if memory < 16:
+            raise SettingsInvalid(f"环境变量 TONGBAN_SCRIPT_MEMORY_MB 至少为 16 (TONGBAN_SCRIPT_MEMORY_MB must be at "
+                                  f"least 16; got {memory})")
+        return cls(cpu_seconds=_positive(values, "TONGBAN_SCRIPT_CPU_SECONDS", "2"), memory_mb=memory)
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,10 @@ class Settings:
     service_backoff: timedelta = timedelta(seconds=30)
     #: E-mail copies of notices (optional): unset, notices stay in-app only.
     smtp: SmtpSettings | None = None
+    #: What one script, condition or expression evaluation may use (engine/budget.py enforces it).
+    script_budget: ScriptBudget = ScriptBudget()
+    #: How long `POST /designer/scenarios` may run a folder's scenarios before the run is stopped.
+    scenario_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,6 +92,8 @@ class Settings:
             service_retries=_number(env, "TONGBAN_SERVICE_RETRIES", "5", int),
             service_backoff=timedelta(seconds=_number(env, "TONGBAN_SERVICE_BACKOFF", "30", float)),
             smtp=SmtpSettings.from_env(env),
+            script_budget=ScriptBudget.from_env(env),
+            scenario_seconds=_positive(env, "TONGBAN_SCENARIO_SECONDS", "120"),
         )
 
 
@@ -113,6 +143,14 @@ def _number(env: dict[str, str], name: str, default: str, kind: type[int] | type
         raise SettingsInvalid(f"环境变量 {name} 须为{'整数' if kind is int else '数字'} ({name} must be "
                               f"{'a whole number' if kind is int else 'a number'}, e.g. {default}; "
                               f"got {env[name]!r})") from None
+
+
+def _positive(env: dict[str, str], name: str, default: str) -> float:
+    value = _number(env, name, default, float)
+    if not value > 0:
+        raise SettingsInvalid(f"环境变量 {name} 须为正数 ({name} must be a positive number of seconds, e.g. "
+                              f"{default}; got {env[name]!r})")
+    return value
 
 
 def _endpoints(raw: str) -> dict[str, str]:
