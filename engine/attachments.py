@@ -12,14 +12,15 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, select, update
 
-from .access import Actor
+from .access import Actor, may_do_task
 from .blobs import BlobStore
 from .clock import now
 from .comments import task_of, visible_instance
 from .db import Database
-from .errors import FormInvalid, NotFound
+from .errors import Conflict, Forbidden, FormInvalid, NotFound
 from .forms import Form
-from .models import Attachment, Event, User
+from .models import Attachment, Event, HumanTask, User
+from .paging import MAX_ID
 
 
 @dataclass
@@ -59,8 +60,15 @@ def add_attachment(db: Database, blobs: BlobStore, instance_id: int, stream: Bin
                    content_type: str | None, actor: Actor, task_id: str | None = None) -> AttachmentView:
     """Check access first (nothing is stored for a case the caller cannot see), then store by content."""
     with db.read() as session:
-        visible_instance(session, instance_id, actor)
-        task_of(session, instance_id, task_id)
+        instance = visible_instance(session, instance_id, actor)
+        if instance.status != "running":
+            raise Conflict(f"办件已{instance.status}，不能再添加附件 (the case is {instance.status}: no more files)")
+        task = task_of(session, instance_id, task_id)
+        if task is not None:
+            row = session.get(HumanTask, task)
+            if row.state != "ready" or not may_do_task(actor, row.role, row.org_id, row.assignee_id):
+                raise Forbidden("只能为自己办理中的环节上传附件 (files go with a step only its holder is working on)",
+                                {"task_id": ["not a step you are working on"]})
     return _store(db, blobs, stream, filename, content_type, actor, instance_id, task_id)
 
 
@@ -100,8 +108,16 @@ def referenced_ids(form: Form | None, data: dict[str, Any]) -> dict[str, list[in
     for name in file_fields(form):
         value = data.get(name)
         values = value if isinstance(value, list) else [] if value in (None, "") else [value]
-        out[name] = [int(v) for v in values if str(v).isdigit()]
+        out[name] = [_attachment_id(v) for v in values]
     return out
+
+
+def _attachment_id(value: Any) -> int:
+    """An attachment id as sent (a number or its digits); 0, which no attachment has, for anything else —
+    typed text such as "floor_plan.pdf", "²" or a number past the id column is then refused as unknown."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID else 0
 
 
 def bind_drafts(conn: Connection, instance_id: int, form: Form | None, data: dict[str, Any], actor: Actor) -> None:
@@ -113,10 +129,26 @@ def bind_drafts(conn: Connection, instance_id: int, form: Form | None, data: dic
     for name, ids in referenced_ids(form, data).items():
         if not ids:
             continue
+        if 0 in ids:
+            fields[f"/{name}"] = ["不是有效的附件编号，请上传文件 (not an attachment id: upload the file)"]
+            continue
         bound = conn.execute(update(Attachment).where(Attachment.id.in_(ids), Attachment.instance_id.is_(None),
                                                       Attachment.uploaded_by == actor.id)
                              .values(instance_id=instance_id)).rowcount
         if bound != len(set(ids)):
             fields[f"/{name}"] = ["附件不存在或已被使用，请重新上传 (unknown or already used upload; upload again)"]
+    if fields:
+        raise FormInvalid("附件无效 (attachments invalid)", fields)
+
+
+def check_case_files(conn: Connection, instance_id: int, form: Form | None, data: dict[str, Any]) -> None:
+    """A task's file fields may name only files already attached to this case (typed text, another case's
+    file or someone's unbound draft is refused per field)."""
+    fields: dict[str, list[str]] = {}
+    for name, ids in referenced_ids(form, data).items():
+        known = set(conn.scalars(select(Attachment.id).where(Attachment.id.in_(ids),
+                                                             Attachment.instance_id == instance_id))) if ids else set()
+        if not set(ids) <= known:
+            fields[f"/{name}"] = ["附件不属于本办件，请重新上传 (not a file of this case: upload it again)"]
     if fields:
         raise FormInvalid("附件无效 (attachments invalid)", fields)

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Row, and_, func, select
 from . import casefacts, changes, documents, history, jsonvalues, ledger, notifications, state, store, workdays
 from .access import Actor, can_see_task, may_do_task, scope_instances
 from .accounts import load_actor, usernames
-from .attachments import bind_drafts
+from .attachments import bind_drafts, check_case_files
 from .casenumbers import next_case_number
 from .clock import now
 from .compiler import DUE_PROPERTY, ORG_PROPERTY, WARN_PROPERTY, CompiledProcess, ParsedWorkspace
@@ -297,7 +297,11 @@ class Runtime:
         spiff_task = before.tasks.get(task_id)
         if spiff_task is None:
             raise Conflict("任务状态已变化，请刷新 (task is no longer ready; reload)")
-        data, preset = _validated(compiled.forms.get(row.form) if row.form else None, data, spiff_task.data)
+        form = compiled.forms.get(row.form) if row.form else None
+        data, preset = _validated(form, data, spiff_task.data)
+        if form is not None and form.ui_schema:
+            with self.db.reading() as conn:
+                check_case_files(conn, row.id, form, data)
         events = [{"kind": "task_completed", "task_id": task_id, "element_id": row.element_id,
                    "detail": {"changes": changes.submission(spiff_task.data, data)}},
                   *changes.preset(preset, row.element_id)]

@@ -11,6 +11,7 @@ took, so designers see which paths no scenario exercises.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import re
@@ -36,6 +37,8 @@ from sqlalchemy import select
 from . import clock, state, timers, workdays
 from .access import Actor
 from .accounts import add_user, ensure_org, load_actor
+from .attachments import add_attachment, add_draft
+from .blobs import BlobStore
 from .catalogue import RoleCatalogue
 from .compiler import BPMN_NS
 from .db import Database
@@ -48,6 +51,9 @@ from .services import ScriptedReplies
 from .settings import Settings
 from .workspace import ROLES_PATH, Files
 from .xmlsafe import parse_xml
+
+#: What a scenario's file fields upload: the smallest PDF the upload checks accept.
+PLACEHOLDER_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 _DATA = {"type": "object"}
 _AS = {"type": "string", "minLength": 1}
@@ -244,11 +250,12 @@ class Runner:
         self.db.upgrade()
         settings = Settings.from_env({"TONGBAN_INSTANCE": str(workdir), "TONGBAN_DATABASE_URL": self.db.url})
         self.runtime = Runtime(self.db, settings)
-        self.catalogue = RoleCatalogue.from_yaml(files[ROLES_PATH])
         with self.db.write() as session:
             for code, name, kind, credit in [*DEMO_ORGS, _SCENARIO_ENTERPRISE]:
                 ensure_org(session, code, name, kind, credit)
-        deploy(self.db, files, by="scenarios")
+        deploy(self.db, files, by="scenarios")  # refuses a folder without a role catalogue, naming it
+        self.catalogue = RoleCatalogue.from_yaml(files[ROLES_PATH])
+        self.blobs = BlobStore(workdir / "blobs")
         self.coverage: dict[str, Coverage] = {}
         self._users: dict[tuple[str, str], Actor] = {}
 
@@ -285,7 +292,9 @@ class Runner:
             start = spec["start"]
             actor = self.user(start["as"], None)
             with _expecting(start.get("expect_error"), "start") as expected:
-                instance = self.runtime.start(scenario.process, start.get("data") or {}, actor).id
+                form = next((p for p in self.runtime.startable(actor) if p["key"] == scenario.process), {})
+                data = self._files(form.get("start_ui_schema"), start.get("data") or {}, actor)
+                instance = self.runtime.start(scenario.process, data, actor).id
             if expected.refused:
                 return Result(scenario, True)
             for index, step in enumerate(spec.get("steps") or [], start=1):
@@ -308,6 +317,27 @@ class Runner:
             self.runtime.scripted_services = None
             clock.reset()
 
+    def _files(self, ui: dict[str, Any] | None, data: dict[str, Any], actor: Actor, task: Any = None
+               ) -> dict[str, Any]:
+        """Scenarios name files by a label (`consent_sheet: 同意书.pdf`): each becomes a placeholder PDF uploaded
+        as the person would — a draft before a start, a file of the case for a task — and its id is sent."""
+        out = dict(data)
+        for name, hints in (ui or {}).items():
+            if not (isinstance(hints, dict) and hints.get("ui:widget") == "files") or name not in data:
+                continue
+            labels = data[name] if isinstance(data[name], list) else [data[name]]
+            ids = [self._upload(str(label), actor, task) if isinstance(label, str) else label for label in labels]
+            out[name] = ids if isinstance(data[name], list) else ids[0]
+        return out
+
+    def _upload(self, label: str, actor: Actor, task: Any) -> str:
+        """The placeholder's id, as text as the forms' file fields hold it."""
+        stream = io.BytesIO(PLACEHOLDER_PDF)
+        if task is None:
+            return str(add_draft(self.db, self.blobs, stream, f"{label}.pdf", "application/pdf", actor).id)
+        return str(add_attachment(self.db, self.blobs, task.instance_id, stream, f"{label}.pdf", "application/pdf",
+                                  actor, task.id).id)
+
     def _open(self, instance: int) -> list[Any]:
         return self.runtime.instance(instance, SYSTEM).open_tasks
 
@@ -320,7 +350,8 @@ class Runner:
                                      f"{sorted(t.element_id for t in self._open(instance))})")
             actor = self.user(step["as"], task.org)
             with _expecting(step.get("expect_error"), element):
-                self.runtime.complete(task.id, step.get("data") or {}, actor)
+                ui = self.runtime.task_detail(task.id, actor)["ui_schema"]
+                self.runtime.complete(task.id, self._files(ui, step.get("data") or {}, actor, task), actor)
         elif "advance" in step:
             clock.travel(_jump(step["advance"]))
             self._fire(instance)
