@@ -235,6 +235,45 @@ def documents_resolve(ws: ParsedWorkspace) -> None:
                            f"{folder_of(path)}{TEMPLATES_NAME})")
 
 
+#: Flow nodes that finish within the step that reaches them: a cycle of only these never waits.
+_AUTOMATIC = frozenset({"scriptTask", "businessRuleTask", "task", "exclusiveGateway", "inclusiveGateway",
+                        "parallelGateway", "intermediateThrowEvent"})
+
+
+def loops_wait_somewhere(ws: ParsedWorkspace) -> None:
+    """A loop of scripts and gateways with no step that waits runs inside one request until SpiffWorkflow gives
+    up (it marks the case completed after about 500 rounds, end event unreached): every loop needs a person,
+    a timer or a message in it."""
+    for path, process in ws.process_elements():
+        automatic = {e.get("id") for e in process if isinstance(e.tag, str) and etree.QName(e).localname in _AUTOMATIC}
+        succ: dict[str, set[str]] = {n: set() for n in automatic}
+        for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+            if flow.get("sourceRef") in automatic and flow.get("targetRef") in automatic:
+                succ[flow.get("sourceRef")].add(flow.get("targetRef"))
+        for cycle in _cycles(succ):
+            ws.problem(path, cycle[0], f"循环 {cycle} 中没有等待的环节（人工任务、定时器或消息），会在一次请求内"
+                       f"不停运行 (the loop {cycle} has no step that waits — a user task, timer or message — so "
+                       "it would run without end inside one request)", "warning")
+
+
+def _cycles(succ: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of nodes that reach each other (a process has tens of nodes: reachability is enough)."""
+    reach: dict[str, set[str]] = {}
+    for start in succ:
+        seen, todo = set(), list(succ[start])
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo.extend(succ[node])
+        reach[start] = seen
+    groups: list[list[str]] = []
+    for node in sorted(n for n in succ if n in reach[n]):
+        if not any(node in g for g in groups):
+            groups.append(sorted(m for m in reach[node] if node in reach[m]))
+    return groups
+
+
 RULES: tuple[Rule, ...] = (
     user_tasks_have_roles_and_forms,
     timers_parse,
@@ -245,6 +284,7 @@ RULES: tuple[Rule, ...] = (
     manifests_point_at_processes,
     documents_resolve,
     logic_reads_only_intended_input,
+    loops_wait_somewhere,
 )
 
 

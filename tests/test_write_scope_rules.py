@@ -158,3 +158,22 @@ def test_the_135_handler_cannot_send_an_extension_date_with_a_finished_report() 
     assert form.errors({**done, "extension_until": "2099-12-31"}) == {"/extension_until": [UNDECLARED]}
     extend = {"handle_outcome": "extend", "extension_reason": "需协调三个部门", "extension_until": "2099-12-31"}
     assert form.errors(extend) == {}
+
+
+def test_a_loop_of_scripts_and_gateways_that_never_waits_is_a_warning() -> None:
+    body = (
+        f'<bpmn:startEvent id="start">{form_props("apply.json")}<bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+        '<bpmn:scriptTask id="count"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>again</bpmn:incoming>'
+        "<bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>"
+        '<bpmn:exclusiveGateway id="more" default="done"><bpmn:incoming>f2</bpmn:incoming>'
+        "<bpmn:outgoing>again</bpmn:outgoing><bpmn:outgoing>done</bpmn:outgoing></bpmn:exclusiveGateway>"
+        '<bpmn:endEvent id="end"><bpmn:incoming>done</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="more" />'
+        '<bpmn:sequenceFlow id="again" sourceRef="more" targetRef="count">'
+        "<bpmn:conditionExpression>n &lt; 10</bpmn:conditionExpression></bpmn:sequenceFlow>"
+        '<bpmn:sequenceFlow id="done" sourceRef="more" targetRef="end" />'
+    )
+    files = workspace({"p.bpmn": bpmn("t_loop", body, {"申请人": ["start", "count", "more", "end"]})},
+                      {"apply.json": {"type": "object"}}, key="t_loop")
+    assert [(e, "['count', 'more']" in m) for e, m in _warnings(files)] == [("count", True)]
