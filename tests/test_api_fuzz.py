@@ -44,16 +44,21 @@ def fuzz_app(runtime: Runtime) -> Any:
                           for amount in (1, 50_000))
     runtime.complete(submitted["open_tasks"][0]["id"], SUBMIT, runtime.actor("haiyun"))
     [review] = runtime.tasks(runtime.actor("window"))
-    documented, _ = answered(runtime)  # completed, with its 诉求答复告知书 issued
-    cases = [started["id"], submitted["id"], documented]
-    attachments = []
-    for case in cases:
+    attachments: list[int] = []
+
+    def furnish(case: int) -> None:
+        """A comment and a file, while the case still takes them."""
         assert client.post(f"/api/v1/instances/{case}/comments", headers=haiyun,
                            json={"body": "请尽快办理"}).status_code == 201
         upload = client.post(f"/api/v1/instances/{case}/attachments", headers=haiyun,
                              data={"file": (io.BytesIO(PNG), "现场照片.png")})
         assert upload.status_code == 201, upload.json
         attachments.append(upload.json["id"])
+
+    furnish(started["id"])
+    furnish(submitted["id"])
+    documented, _ = answered(runtime, furnish)  # completed, with its 诉求答复告知书 issued
+    cases = [started["id"], submitted["id"], documented]
     assert client.get(f"/api/v1/instances/{documented}", headers=haiyun).json["documents"]
     app.config["FUZZ_TOKENS"] = tokens
     app.config["FUZZ_KNOWN"] = {"instance_id": cases,

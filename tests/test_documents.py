@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
@@ -18,8 +19,10 @@ REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "
 ANSWER = {"kind": "question", "answer": "申报将于5月启动，材料清单见区科技局网站。"}
 
 
-def answered(runtime: Runtime) -> tuple[int, str]:
+def answered(runtime: Runtime, before_the_end: Callable[[int], object] = lambda case: None) -> tuple[int, str]:
+    """A 135 request answered at intake: completed, with its notice issued (`before_the_end` runs while open)."""
     view = runtime.start("qysq_request", REQUEST, runtime.actor("haiyun"))
+    before_the_end(view.id)
     [intake] = [t for t in runtime.instance(view.id, runtime.actor("admin")).open_tasks if t.element_id == "intake"]
     done = runtime.complete(intake.id, ANSWER, runtime.actor("street"))
     assert done.status == "completed"

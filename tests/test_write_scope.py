@@ -8,6 +8,7 @@ ready, the case data as it was), and the same submission without those fields ac
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from engine.registry import deploy
 from engine.runtime import Runtime
 from tests.support import PASSWORD, bpmn, form_props, workspace
 
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 #: A Monday with a known working-day table: the processes' deadlines count working days from it.
 MONDAY = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
 
@@ -57,6 +59,18 @@ class Http:
 
     def start(self, username: str, key: str, data: dict[str, Any]) -> tuple[int, Any]:
         return self(username, "POST", f"/api/v1/processes/{key}/instances", json={"data": data})
+
+    def upload(self, username: str, case_id: int | None = None, element: str | None = None) -> str:
+        """A file's id, as the pages upload it: a draft before a start, else a file of the case's step."""
+        form: dict[str, Any] = {"file": (io.BytesIO(PDF), "同意书.pdf")}
+        if case_id is None:
+            path = "/api/v1/uploads"
+        else:
+            path = f"/api/v1/instances/{case_id}/attachments"
+            form["task_id"] = next(t for t, e in self.open_tasks(case_id).items() if e == element)
+        status, body = self(username, "POST", path, data=form)
+        assert status == 201, body
+        return str(body["id"])
 
     def started(self, username: str, key: str, data: dict[str, Any]) -> int:
         status, body = self.start(username, key, data)
@@ -157,13 +171,18 @@ ZZS_APPLY = {
                 "number": "16号", "building": "2号楼1单元", "room": "502室"},
     "property_cert_no": "鲁(2021)青岛市市南区不动产权第0031276号", "certified_use": "住宅", "tenure": "own",
     "industry_code": "6513", "business_scope": "应用软件开发；信息技术咨询服务", "structure_change": False,
-    "crowded_place": False, "other_owners": 23, "consenting_owners": 23, "consent_sheet": "att-20260301-0013",
+    "crowded_place": False, "other_owners": 23, "consenting_owners": 23, "consent_sheet": "",
     "commitment": True,
 }
 
 
+def zzs_apply(http: Http) -> dict[str, Any]:
+    """The application with its consent sheet uploaded (a file is bound to the one case it starts)."""
+    return {**ZZS_APPLY, "consent_sheet": http.upload("haiyun")}
+
+
 def _zzs_at_correction(http: Http) -> int:
-    case = http.started("haiyun", "zzs_prereg", ZZS_APPLY)
+    case = http.started("haiyun", "zzs_prereg", zzs_apply(http))
     http.done("window", case, "precheck", {"precheck_result": "correction", "correction_items": ["业主同意书缺签名页"]})
     assert http.ready(case) == ["resubmit"]
     return case
@@ -172,25 +191,27 @@ def _zzs_at_correction(http: Http) -> int:
 def test_zzs_applicant_cannot_pass_the_consent_check_or_extend_the_validity_at_correction(http: Http) -> None:
     case = _zzs_at_correction(http)
     forged = {"owners_on_register": 23, "signatures_verified": 23, "result": "pass", "opinion": "全体业主同意属实"}
-    http.refused("haiyun", case, "resubmit", {**ZZS_APPLY, "consent_check": forged, "validity_days": 3650},
+    sheet = http.upload("haiyun", case, "resubmit")
+    http.refused("haiyun", case, "resubmit", {**ZZS_APPLY, "consent_sheet": sheet, "consent_check": forged,
+                                              "validity_days": 3650},
                  "/consent_check", "/validity_days")
     data = http.data(case)
     assert data["validity_days"] == 60 and "consent_check" not in data
     # the application fields themselves are the applicant's to correct at 补正
-    http.done("haiyun", case, "resubmit", {**ZZS_APPLY, "consent_sheet": "att-20260309-0044"})
+    http.done("haiyun", case, "resubmit", {**ZZS_APPLY, "consent_sheet": sheet})
     assert http.ready(case) == ["precheck"]
     data = http.data(case)
-    assert data["consent_sheet"] == "att-20260309-0044" and data["validity_days"] == 60
+    assert data["consent_sheet"] == sheet and data["validity_days"] == 60
 
 
 def test_a_start_refuses_a_nested_field_the_form_does_not_declare(http: Http) -> None:
     cases = http.cases()
     status, body = http.start("haiyun", "zzs_prereg",
-                              {**ZZS_APPLY, "address": {**ZZS_APPLY["address"], "extra": "顶层加建"}})
+                              {**zzs_apply(http), "address": {**ZZS_APPLY["address"], "extra": "顶层加建"}})
     assert status == 422, f"started with an undeclared address field: {body}"
     assert body["error"] == "validation_failed" and set(body["fields"]) == {"/address/extra"}
     assert http.cases() == cases  # no case was started
-    assert http.started("haiyun", "zzs_prereg", ZZS_APPLY)
+    assert http.started("haiyun", "zzs_prereg", zzs_apply(http))
 
 
 # -- 一业一证 ------------------------------------------------------------------------------------------
