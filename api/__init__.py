@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from engine import jsonvalues
@@ -52,6 +52,9 @@ def _parse_json_body() -> None:
     module, which would take all of these; it only ever sees text this accepted, and gets the same values.
     """
     if not request.is_json:
+        if request.path.startswith("/api/") and request.content_length and request.mimetype != "multipart/form-data":
+            # a form-encoded or text body would reach the views as "no data", not as the caller's mistake
+            raise UnsupportedMediaType("请以 JSON 提交 (send application/json; files as multipart/form-data)")
         return
     if (request.content_length or 0) > MAX_JSON_BODY:  # uploads are multipart; a form or a process is far less
         raise RequestEntityTooLarge(f"JSON 请求体超过 {MAX_JSON_BODY // 2**20} MB (JSON body over "

@@ -136,3 +136,10 @@ def test_a_json_body_over_two_megabytes_is_refused_before_it_is_parsed(send: Sen
     body = '{"data": {"title": "大", "amount": 1, "pad": "' + "x" * (2 * 2**20) + '"}}'
     reply = send("POST", START, body)
     assert reply.status_code == 413 and reply.json["error"] == "upload_too_large"
+
+
+def test_a_body_that_is_not_json_is_refused_not_read_as_no_data(client: FlaskClient) -> None:
+    token = client.post("/api/v1/auth/token", json={"username": "haiyun", "password": PASSWORD}).json["token"]
+    reply = client.post(START, data="data=1", content_type="application/x-www-form-urlencoded",
+                        headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 415 and reply.json["error"] == "unsupported_media_type"
