@@ -141,14 +141,16 @@ def bind_drafts(conn: Connection, instance_id: int, form: Form | None, data: dic
         raise FormInvalid("附件无效 (attachments invalid)", fields)
 
 
-def check_case_files(conn: Connection, instance_id: int, form: Form | None, data: dict[str, Any]) -> None:
+def check_case_files(db: Database, instance_id: int, form: Form | None, data: dict[str, Any]) -> None:
     """A task's file fields may name only files already attached to this case (typed text, another case's
-    file or someone's unbound draft is refused per field)."""
-    fields: dict[str, list[str]] = {}
-    for name, ids in referenced_ids(form, data).items():
-        known = set(conn.scalars(select(Attachment.id).where(Attachment.id.in_(ids),
-                                                             Attachment.instance_id == instance_id))) if ids else set()
-        if not set(ids) <= known:
-            fields[f"/{name}"] = ["附件不属于本办件，请重新上传 (not a file of this case: upload it again)"]
+    file or someone's unbound draft is refused per field); a step that names no file reads nothing."""
+    named = {name: ids for name, ids in referenced_ids(form, data).items() if ids}
+    if not named:
+        return
+    with db.reading() as conn:
+        known = set(conn.scalars(select(Attachment.id).where(
+            Attachment.id.in_({i for ids in named.values() for i in ids}), Attachment.instance_id == instance_id)))
+    fields = {f"/{name}": ["附件不属于本办件，请重新上传 (not a file of this case: upload it again)"]
+              for name, ids in named.items() if not set(ids) <= known}
     if fields:
         raise FormInvalid("附件无效 (attachments invalid)", fields)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from .access import Actor
 from .compiler import BPMN_NS, CompiledProcess
+from .history import field_titles
 from .models import Instance
 from .runtime import Runtime
 from .views import InstanceView
@@ -40,10 +41,5 @@ def labelled_data(runtime: Runtime, ref: int | str, actor: Actor) -> list[tuple[
     Bookkeeping variables of scripts and decisions have no form, so they stay out of what people read.
     """
     view, compiled = _case(runtime, ref, actor, detail=True)
-    titles: dict[str, str] = {}
-    for form in compiled.forms.values():
-        for name, field in (form.schema.get("properties") or {}).items():
-            if isinstance(field, dict) and field.get("title"):
-                titles.setdefault(name, str(field["title"]))
     data = view.data or {}
-    return [(title, data[name]) for name, title in titles.items() if name in data]
+    return [(title, data[name]) for name, title in field_titles(compiled).items() if name in data]

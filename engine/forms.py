@@ -20,10 +20,11 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from .scripting import RestrictedEnvironment, ScriptRefused, check, data_names
-from .writescope import WriteScope, read_only_fields, writable_fields
+from .writescope import WriteScope, marked_fields, read_only_fields, writable_fields
 
 FORMAT_CHECKER = FormatChecker()
 RULES_KEY = "x-rules"
+PERSONAL_MARK = "x-personal"
 JSON_POINTER = re.compile(r"(/([^~/]|~[01])*)+")  # RFC 6901, not the root: a rule reports on a field
 
 
@@ -103,6 +104,11 @@ class Form:
     def validator(self) -> Any:
         cls = validator_for(self.schema, default=Draft202012Validator)
         return validators.extend(cls, {"multipleOf": _multiple_of})(self.schema, format_checker=FORMAT_CHECKER)
+
+    @cached_property
+    def personal(self) -> frozenset[str]:
+        """Top-level fields marked `"x-personal": true` (ID numbers): masked for those who may not see them."""
+        return marked_fields(self.schema, PERSONAL_MARK)
 
     @cached_property
     def scope(self) -> WriteScope:

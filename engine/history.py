@@ -13,10 +13,6 @@ from typing import Any
 
 from .access import Actor, may_see_personal_data
 from .compiler import CompiledProcess
-from .writescope import marked_fields
-
-#: A form field marked `"x-personal": true` (an ID number) is masked for viewers who may not see it.
-PERSONAL_MARK = "x-personal"
 
 
 def field_titles(compiled: CompiledProcess) -> dict[str, str]:
@@ -30,7 +26,7 @@ def field_titles(compiled: CompiledProcess) -> dict[str, str]:
 
 
 def personal_fields(compiled: CompiledProcess) -> frozenset[str]:
-    return frozenset(name for form in compiled.forms.values() for name in marked_fields(form.schema, PERSONAL_MARK))
+    return frozenset(name for form in compiled.forms.values() for name in form.personal)
 
 
 def hidden_from(actor: Actor, enterprise_id: int | None, compiled: CompiledProcess) -> frozenset[str]:

@@ -299,9 +299,7 @@ class Runtime:
             raise Conflict("任务状态已变化，请刷新 (task is no longer ready; reload)")
         form = compiled.forms.get(row.form) if row.form else None
         data, preset = _validated(form, data, spiff_task.data)
-        if form is not None and form.ui_schema:
-            with self.db.reading() as conn:
-                check_case_files(conn, row.id, form, data)
+        check_case_files(self.db, row.id, form, data)
         events = [{"kind": "task_completed", "task_id": task_id, "element_id": row.element_id,
                    "detail": {"changes": changes.submission(spiff_task.data, data)}},
                   *changes.preset(preset, row.element_id)]

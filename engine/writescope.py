@@ -34,7 +34,14 @@ class WriteScope:
 
     def __init__(self, schema: dict[str, Any], validator: Any = None) -> None:
         self.root = schema
-        self.validator = validator or Draft202012Validator(schema)
+        self._validator = validator
+
+    @property
+    def validator(self) -> Any:
+        """Built when a condition is first tested: the static questions (which fields a form names) need none."""
+        if self._validator is None:
+            self._validator = Draft202012Validator(self.root)
+        return self._validator
 
     def check(self, data: Any, stored: Any = None, seen: Any = None) -> tuple[dict[str, list[str]], Any]:
         """(every path the schema does not let a person write → [reason], the data to write).
