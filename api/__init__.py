@@ -13,11 +13,11 @@ from flask_smorest import Api
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
-from engine import jsonvalues
-from engine.jobs import runtime_for
-from engine.paging import MAX_ID
-from engine.runtime import Runtime
-from engine.settings import Settings
+from engine.background.jobs import runtime_for
+from engine.base import jsonvalues
+from engine.base.paging import MAX_ID
+from engine.base.settings import Settings
+from engine.runtime.runtime import Runtime
 
 from . import errors, pages, security
 from .docs import docs_assets
@@ -46,7 +46,7 @@ MAX_JSON_BODY = 2 * 2**20
 
 
 def _parse_json_body() -> None:
-    """Every JSON body is parsed by `engine.jsonvalues.loads` before any view runs: NaN, infinity, a lone
+    """Every JSON body is parsed by `engine.base.jsonvalues.loads` before any view runs: NaN, infinity, a lone
     surrogate, an integer of thousands of digits or nesting that makes the parser recurse is a 4xx naming
     its paths.  flask-smorest's argument parser (webargs) then reads the body again with the standard `json`
     module, which would take all of these; it only ever sees text this accepted, and gets the same values.

@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import TongbanError, TooManyAttempts, Unauthorized
+from engine.base.errors import TongbanError, TooManyAttempts, Unauthorized
 
 from .security import answering_with_error_page
 

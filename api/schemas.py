@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from engine.inbox import SORTS
-from engine.paging import MAX_LIMIT
+from engine.base.paging import MAX_LIMIT
+from engine.runtime.inbox import SORTS
 
 
 class Text(fields.String):

@@ -10,10 +10,10 @@ from flask import current_app, g, request, session
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
-from engine.access import Actor
-from engine.auth import authenticate
-from engine.errors import Forbidden, Unauthorized
-from engine.runtime import Runtime
+from engine.base.errors import Forbidden, Unauthorized
+from engine.people.access import Actor
+from engine.people.auth import authenticate
+from engine.runtime.runtime import Runtime
 
 SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"}}
 REQUIRED = [{"bearer": []}]

@@ -37,7 +37,7 @@ and re-create it first, and to drop it afterwards).
 Engine settings come from the environment as in a deployment (database and folders overridden),
 so e.g. `TONGBAN_WORKFLOW_CACHE=0 python bench/engine.py` measures without the live-workflow
 cache. `--report` declares `report:` keys on the sample (REPORT below), to measure what report facts
-(engine/casefacts.py) cost per step. Run by hand; this is not a test.
+(engine/case/casefacts.py) cost per step. Run by hand; this is not a test.
 """
 
 from __future__ import annotations
@@ -68,16 +68,16 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from engine.access import Actor
-from engine.accounts import add_user, ensure_org
-from engine.catalogue import RoleCatalogue
-from engine.cli_accounts import DEMO_ORGS, DEMO_USERS
-from engine.db import Database
-from engine.registry import deploy
-from engine.runtime import Runtime
-from engine.settings import Settings
-from engine.views import InstanceView
-from engine.workspace import read_tree
+from engine.base.settings import Settings
+from engine.cli.accounts import DEMO_ORGS, DEMO_USERS
+from engine.definitions.catalogue import RoleCatalogue
+from engine.definitions.registry import deploy
+from engine.definitions.workspace import read_tree
+from engine.people.access import Actor
+from engine.people.accounts import add_user, ensure_org
+from engine.runtime.runtime import Runtime
+from engine.runtime.views import InstanceView
+from engine.store.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sample_approval"
@@ -247,7 +247,7 @@ def print_sql(db: Database, steps: list[Step]) -> None:
 @contextmanager
 def sqlite_database() -> Iterator[Database]:
     with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
-        db = Database(f"sqlite:///{tmp}/bench.db")  # engine.db turns on WAL for every connection
+        db = Database(f"sqlite:///{tmp}/bench.db")  # engine.store.db turns on WAL for every connection
         db.background_checkpoints()  # as `tongban serve` runs it
         try:
             yield db

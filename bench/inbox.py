@@ -6,7 +6,7 @@ completed; the busiest enterprises own most cases), N open human tasks spread ov
 (applicant tasks in the instance's enterprise, window clerk, reviewers, street staff, handlers
 of several departments, a few with no organisation; ~5% claimed, ~10% overdue, created over
 the last 90 days) and N/2 completed tasks the indexes must skip.  Then it times, through
-`engine.inbox` on a real `engine.db.Database` (the API's code path), for a window clerk, an
+`engine.runtime.inbox` on a real `engine.store.db.Database` (the API's code path), for a window clerk, an
 enterprise applicant and an administrator: the first page, filtered pages (a common and a rare
 process, overdue, a case-number fragment, a word of task names), page 20 reached by following cursors (only the last
 hop is timed) and the case list; for a reviewer with a thin queue and one with none, the first
@@ -49,13 +49,13 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bench.engine import ROOT, p95
-from engine.access import Actor, scope_tasks
-from engine.accounts import add_user, ensure_org, load_actor
-from engine.catalogue import RoleCatalogue
-from engine.cli_accounts import DEMO_ORGS, DEMO_USERS
-from engine.db import Database
-from engine.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
-from engine.models import HumanTask, Instance
+from engine.cli.accounts import DEMO_ORGS, DEMO_USERS
+from engine.definitions.catalogue import RoleCatalogue
+from engine.people.access import Actor, scope_tasks
+from engine.people.accounts import add_user, ensure_org, load_actor
+from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
+from engine.store.db import Database
+from engine.store.models import HumanTask, Instance
 
 DB_NAME = "tongban_inbox_bench"
 DEFAULT_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"

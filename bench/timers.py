@@ -34,10 +34,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bench.engine import DEFAULT_PG, p95, postgres_database, prepare_database
-from engine.clock import now
-from engine.models import Event, Timer
-from engine.registry import deploy
-from engine.runtime import Runtime
+from engine.base.clock import now
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event, Timer
 from tests.integration.cluster import Cluster, purge, wait_for
 from tests.support import bpmn, form_props, workspace
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.models import Base
+from engine.store.models import Base
 
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:  # plain `alembic` invocation: take the URL from the usual setting
-    from engine.settings import Settings
+    from engine.base.settings import Settings
 
     engine = create_engine(Settings.from_env().database_url)
 

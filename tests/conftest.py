@@ -14,15 +14,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import text, update
 
 from api import create_app
-from engine import clock, workdays
-from engine.accounts import add_user, ensure_org, hash_password
-from engine.catalogue import RoleCatalogue
-from engine.db import Database
-from engine.demo import DEMO_ORGS, DEMO_USERS
-from engine.models import Base, User
-from engine.registry import deploy
-from engine.runtime import Runtime
-from engine.settings import Settings
+from engine.base import clock, workdays
+from engine.base.settings import Settings
+from engine.definitions.catalogue import RoleCatalogue
+from engine.definitions.registry import deploy
+from engine.design.demo import DEMO_ORGS, DEMO_USERS
+from engine.people.accounts import add_user, ensure_org, hash_password
+from engine.runtime.runtime import Runtime
+from engine.store.db import Database
+from engine.store.models import Base, User
 from tests.support import PASSWORD, ROLES, repo_files
 
 PG_URL = os.environ.get("TONGBAN_TEST_DATABASE_URL")

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from engine.workspace import Files, read_tree
+from engine.definitions.workspace import Files, read_tree
 
 REPO = Path(__file__).resolve().parent.parent
 ROLES = (REPO / "processes" / "roles.yaml").read_bytes()

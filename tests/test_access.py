@@ -7,11 +7,11 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from engine.access import Actor, can_see_task, scope_tasks
-from engine.clock import now
-from engine.errors import Forbidden
-from engine.models import HumanTask
-from engine.runtime import Runtime
+from engine.base.clock import now
+from engine.base.errors import Forbidden
+from engine.people.access import Actor, can_see_task, scope_tasks
+from engine.runtime.runtime import Runtime
+from engine.store.models import HumanTask
 
 
 def test_sql_and_in_memory_visibility_agree(runtime: Runtime) -> None:

@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
-from engine.runtime import Runtime
-from engine.workdays import calendar_from_db
+from engine.base.workdays import calendar_from_db
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, REPO, csrf_of, log_in
 
 

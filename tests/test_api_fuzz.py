@@ -17,9 +17,9 @@ from schemathesis.checks import not_a_server_error, positive_data_acceptance
 from sqlalchemy import update
 
 from api import create_app
-from engine.accounts import hash_password
-from engine.models import User
-from engine.runtime import Runtime
+from engine.people.accounts import hash_password
+from engine.runtime.runtime import Runtime
+from engine.store.models import User
 from tests.test_api import SUBMIT
 from tests.test_documents import answered
 from tests.test_draft_uploads import PNG
@@ -85,7 +85,7 @@ def test_no_server_errors_and_responses_match_the_schema(fuzz_app: Any) -> None:
 
         # The designer's operations write process files and run scenarios: as the applicant they must refuse,
         # and that is what is fuzzed here (an administrator's run on the fixture's empty processes folder,
-        # which has no roles.yaml, is a KeyError in engine.scenarios, left to whoever owns the designer).
+        # which has no roles.yaml, is a KeyError in engine.design.scenarios, left to whoever owns the designer).
         users = ("haiyun",) if operation.path.startswith("/api/v1/designer/") else USERS
 
         @given(case=operation.as_strategy(), picks=real, user=st.sampled_from(users))

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.blobs import (
+from engine.base.errors import NotFound, TongbanError
+from engine.store.blobs import (
     DEFAULT_MAX_BYTES,
     DOCX,
     JPEG,
@@ -26,7 +27,6 @@ from engine.blobs import (
     UploadTooLarge,
     sanitise_filename,
 )
-from engine.errors import NotFound, TongbanError
 
 # --- real small files, built here -------------------------------------------------------------------------
 

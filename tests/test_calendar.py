@@ -9,8 +9,7 @@ import chinese_calendar
 import pytest
 from sqlalchemy import inspect
 
-from engine.db import Database
-from engine.workdays import (
+from engine.base.workdays import (
     CalendarTableInvalid,
     UnknownYear,
     WorkingDayCalendar,
@@ -20,6 +19,7 @@ from engine.workdays import (
     library_years,
     load_year,
 )
+from engine.store.db import Database
 
 CAL = WorkingDayCalendar()
 D = date.fromisoformat

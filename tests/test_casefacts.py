@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from engine.models import CaseFact
-from engine.registry import deploy, validate
-from engine.runtime import Runtime
-from engine.workspace import Manifest, ManifestError
+from engine.definitions.registry import deploy, validate
+from engine.definitions.workspace import Manifest, ManifestError
+from engine.runtime.runtime import Runtime
+from engine.store.models import CaseFact
 from tests.support import OPEN_FORM, bpmn, form_props, workspace
 
 BODY = (

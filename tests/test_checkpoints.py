@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from engine.db import Database
+from engine.store.db import Database
 
 
 def frames(db: Database) -> tuple[int, int]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.auth import authenticate, login
-from engine.cli import main
-from engine.errors import Unauthorized
-from engine.runtime import Runtime
+from engine.base.errors import Unauthorized
+from engine.cli.main import main
+from engine.people.auth import authenticate, login
+from engine.runtime.runtime import Runtime
 
 
 @pytest.fixture

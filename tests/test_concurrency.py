@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import Conflict
-from engine.models import Event, HumanTask, Instance
-from engine.runtime import Runtime
+from engine.base.errors import Conflict
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event, HumanTask, Instance
 
 START = {"title": "并发测试", "amount": 50_000}
 SUBMIT = {"contact": "张三", "mobile": "13800000000", "email": "zhang@example.cn", "commitment": True}

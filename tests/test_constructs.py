@@ -15,14 +15,14 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import select
 
-from engine import clock
-from engine.accounts import add_user, ensure_org
-from engine.catalogue import RoleCatalogue
-from engine.errors import Conflict, DefinitionInvalid, Forbidden
-from engine.models import Timer
-from engine.registry import deploy, validate
-from engine.runtime import Runtime
-from engine.views import InstanceView, TaskView
+from engine.base import clock
+from engine.base.errors import Conflict, DefinitionInvalid, Forbidden
+from engine.definitions.catalogue import RoleCatalogue
+from engine.definitions.registry import deploy, validate
+from engine.people.accounts import add_user, ensure_org
+from engine.runtime.runtime import Runtime
+from engine.runtime.views import InstanceView, TaskView
+from engine.store.models import Timer
 from tests.support import ROLES, bpmn, workspace
 
 # -- a tiny process builder -------------------------------------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from engine.accounts import add_user
-from engine.catalogue import RoleCatalogue
-from engine.runtime import Runtime
+from engine.definitions.catalogue import RoleCatalogue
+from engine.people.accounts import add_user
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, ROLES
 
 START = {"title": "转办测试", "amount": 50_000}

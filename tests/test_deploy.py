@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine.cli import main
-from engine.errors import DefinitionInvalid
-from engine.models import ProcessVersion
-from engine.registry import deploy
-from engine.runtime import Runtime
+from engine.base.errors import DefinitionInvalid
+from engine.cli.main import main
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
+from engine.store.models import ProcessVersion
 from tests.support import REPO, repo_files, sample_files
 
 START = {"title": "版本测试", "amount": 50_000}

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, REPO
 
 
@@ -40,7 +40,7 @@ def test_only_designers_and_admins_read_and_write(tree: tuple[FlaskClient, Path]
 
 @pytest.mark.parametrize("path", [
     "processes/../pyproject.toml", "processes/roles.yaml", "processes/sample/process.yaml",
-    "forms/../../etc/passwd.json", "engine/cli.py", "processes/qysq/scenarios/x.json"])
+    "forms/../../etc/passwd.json", "engine/cli/main.py", "processes/qysq/scenarios/x.json"])
 def test_nothing_outside_the_diagrams_decisions_and_forms(tree: tuple[FlaskClient, Path], path: str) -> None:
     client, _ = tree
     headers = bearer(client, "designer")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from engine.errors import FormInvalid, NotFound
-from engine.registry import deploy
-from engine.runtime import Runtime
+from engine.base.errors import FormInvalid, NotFound
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, bpmn, workspace
 from tests.test_constructs import begin, do, end, flows, gateway, put, render, start, user
 

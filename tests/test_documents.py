@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from flask.testing import FlaskClient
 
-from engine.errors import FormInvalid, NotFound
-from engine.registry import validate
-from engine.runtime import Runtime
+from engine.base.errors import FormInvalid, NotFound
+from engine.definitions.registry import validate
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, repo_files
 
 REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K", "contact": "王海燕",

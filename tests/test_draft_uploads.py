@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.errors import FormInvalid
-from engine.models import Attachment
-from engine.runtime import Runtime
+from engine.base.errors import FormInvalid
+from engine.runtime.runtime import Runtime
+from engine.store.models import Attachment
 from tests.support import PASSWORD
 from tests.test_constructs import end, flows, put, render, start, user
 

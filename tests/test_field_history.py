@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine.cli import main
-from engine.errors import FormInvalid
-from engine.models import Event
-from engine.registry import deploy
-from engine.runtime import Runtime
-from engine.writescope import READ_ONLY
+from engine.base.errors import FormInvalid
+from engine.cli.main import main
+from engine.definitions.registry import deploy
+from engine.definitions.writescope import READ_ONLY
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event
 from tests.support import PASSWORD, bpmn, form_props, log_in, workspace
 
 APPLY = {"type": "object", "required": ["amount"], "properties": {

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine.cli import main
-from engine.models import Comment, Instance
-from engine.runtime import Runtime
+from engine.cli.main import main
+from engine.runtime.runtime import Runtime
+from engine.store.models import Comment, Instance
 from tests.support import PASSWORD, log_in
 from tests.test_documents import answered
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.scripting import RestrictedEnvironment, id_number_valid
+from engine.bpmn.scripting import RestrictedEnvironment, id_number_valid
 
 
 @pytest.mark.parametrize("number", ["11010519491231002X", "11010519491231002x", "370202198506120012"])

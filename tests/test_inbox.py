@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from engine.access import Actor, scope_instances, scope_tasks
-from engine.clock import now
-from engine.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
-from engine.models import HumanTask, Instance
-from engine.runtime import Runtime
+from engine.base.clock import now
+from engine.people.access import Actor, scope_instances, scope_tasks
+from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
+from engine.runtime.runtime import Runtime
+from engine.store.models import HumanTask, Instance
 
 USERS = ("haiyun", "fushan", "window", "zhujian", "admin", "inspector")
 SAMPLE, OTHER = "sample_approval", "other_process"

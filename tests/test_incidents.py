@@ -11,13 +11,14 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from engine import clock, jobs, workdays
-from engine.cli import main
-from engine.errors import Conflict, Forbidden
-from engine.runtime import Runtime
-from engine.settings import Settings
-from engine.timers import claim_due
-from engine.workdays import YearTable, load_year
+from engine.background import jobs
+from engine.background.timers import claim_due
+from engine.base import clock, workdays
+from engine.base.errors import Conflict, Forbidden
+from engine.base.settings import Settings
+from engine.base.workdays import YearTable, load_year
+from engine.cli.main import main
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD
 from tests.test_constructs import begin, end, flows, put, render, script, start, user
 from tests.test_timers import timed

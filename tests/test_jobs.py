@@ -15,11 +15,12 @@ from kombu import Connection
 from kombu.message import Message
 from sqlalchemy import select
 
-from engine import clock, jobs
-from engine.cli import main
-from engine.models import Event, HumanTask, Instance, Timer
-from engine.runtime import Runtime
-from engine.settings import Settings
+from engine.background import jobs
+from engine.base import clock
+from engine.base.settings import Settings
+from engine.cli.main import main
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event, HumanTask, Instance, Timer
 from tests.test_constructs import begin
 from tests.test_services import deploy_call
 from tests.test_timers import timed
@@ -100,7 +101,7 @@ def test_the_dispatcher_enqueues_the_advance_job(settings: Settings) -> None:
 def test_an_unreachable_broker_is_logged_not_raised(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     dispatch = jobs.dispatcher_for(Settings(**{**settings.__dict__, "broker_url": "redis://127.0.0.1:1/0"}))
     assert dispatch is not None
-    with caplog.at_level(logging.ERROR, logger="engine.jobs"):
+    with caplog.at_level(logging.ERROR, logger="engine.background.jobs"):
         dispatch(7)  # the step is committed already: the request must still succeed
     assert "tongban advance 7" in caplog.text
 

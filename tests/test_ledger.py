@@ -13,10 +13,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import ledger
-from engine.errors import FormInvalid
-from engine.models import HumanTask, LedgerEntry
-from engine.runtime import Runtime
+from engine.base.errors import FormInvalid
+from engine.case import ledger
+from engine.runtime.runtime import Runtime
+from engine.store.models import HumanTask, LedgerEntry
 from tests.support import PASSWORD, bpmn
 from tests.test_constructs import begin, do, end, flows, put, render, start, user
 

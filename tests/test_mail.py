@@ -1,4 +1,4 @@
-"""E-mail copies of notices (engine/mail.py) through a real SMTP server on loopback (aiosmtpd)."""
+"""E-mail copies of notices (engine/background/mail.py) through a real SMTP server on loopback (aiosmtpd)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import clock, jobs, mail
-from engine.accounts import disable_user, set_email
-from engine.cli import main
-from engine.db import Database
-from engine.errors import FormInvalid
-from engine.models import Notification, User
-from engine.notifications import Notice, raise_notice
-from engine.periodic import Periodic
-from engine.settings import Settings, SettingsInvalid, SmtpSettings
+from engine.background import jobs, mail
+from engine.base import clock
+from engine.base.errors import FormInvalid
+from engine.base.periodic import Periodic
+from engine.base.settings import Settings, SettingsInvalid, SmtpSettings
+from engine.case.notifications import Notice, raise_notice
+from engine.cli.main import main
+from engine.people.accounts import disable_user, set_email
+from engine.store.db import Database
+from engine.store.models import Notification, User
 
 SENDER = "tongban@shinan.gov.cn"
 

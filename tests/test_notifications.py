@@ -10,12 +10,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import clock, sla
-from engine.errors import NotFound
-from engine.models import HumanTask, Notification
-from engine.notifications import list_notifications, mark_read
-from engine.runtime import Runtime
-from engine.timers import TimerThread
+from engine.background import sla
+from engine.background.timers import TimerThread
+from engine.base import clock
+from engine.base.errors import NotFound
+from engine.case.notifications import list_notifications, mark_read
+from engine.runtime.runtime import Runtime
+from engine.store.models import HumanTask, Notification
 from tests.support import PASSWORD
 from tests.test_constructs import begin
 from tests.test_incidents import _deploy as deploy_failing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, csrf_of, log_in
 
 START = {"title": "页面办理", "amount": 50_000}

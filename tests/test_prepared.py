@@ -1,4 +1,4 @@
-"""Prepared statements (engine/prepared.py) store and read values exactly as SQLAlchemy does, on each database."""
+"""Prepared statements (engine/store/prepared.py) store and read values exactly as SQLAlchemy does, on each database."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, insert, or_, select
 
-from engine import store
-from engine.db import Database
-from engine.models import Event, HumanTask
-from engine.prepared import Prepared
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
+from engine.store import statements as store
+from engine.store.db import Database
+from engine.store.models import Event, HumanTask
+from engine.store.prepared import Prepared
 
 APPLICANT_DATA = {"title": "写入测试", "amount": 50000}
 

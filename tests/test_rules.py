@@ -7,10 +7,10 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from engine.errors import FormInvalid
-from engine.forms import load_form
-from engine.registry import validate
-from engine.runtime import Runtime
+from engine.base.errors import FormInvalid
+from engine.definitions.forms import load_form
+from engine.definitions.registry import validate
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, workspace
 from tests.test_constructs import end, flows, put, render, start, user
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock
-from engine.errors import Conflict, Forbidden, FormInvalid, NotFound
-from engine.models import Event, HumanTask, Instance
-from engine.registry import deploy
-from engine.runtime import Runtime
+from engine.base import clock
+from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event, HumanTask, Instance
 from tests.support import bpmn, workspace
 
 START = {"title": "办公用房改造", "amount": 50_000}

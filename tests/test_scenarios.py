@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.scenarios import Coverage, Report, ScenarioInvalid, discover, load, run_all
+from engine.design.scenarios import Coverage, Report, ScenarioInvalid, discover, load, run_all
 from tests.support import REPO, bpmn, repo_files, workspace
 from tests.test_constructs import end, flows, gateway, render, start, user
 from tests.test_services import FORMS, POST, service_process

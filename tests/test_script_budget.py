@@ -22,13 +22,13 @@ from sqlalchemy import update
 from werkzeug.serving import make_server
 
 from api import create_app
-from engine import state
-from engine.accounts import hash_password
-from engine.db import Database
-from engine.models import User
-from engine.runtime import Runtime
-from engine.scripting import RestrictedEnvironment, ScriptBudgetExceeded, ScriptRefused, script_engine
-from engine.settings import ScriptBudget, Settings, SettingsInvalid
+from engine.base.settings import ScriptBudget, Settings, SettingsInvalid
+from engine.bpmn import state
+from engine.bpmn.scripting import RestrictedEnvironment, ScriptBudgetExceeded, ScriptRefused, script_engine
+from engine.people.accounts import hash_password
+from engine.runtime.runtime import Runtime
+from engine.store.db import Database
+from engine.store.models import User
 from tests.support import PASSWORD, REPO, ROLES, bpmn, repo_files
 from tests.test_constructs import LEVEL_DMN, OPEN, Node, begin, end, flows, gateway, put, render, script, start
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from engine.clock import now
-from engine.models import Event, ProcessVersion
-from engine.registry import validate
-from engine.runtime import Runtime
-from engine.scripting import RestrictedEnvironment, ScriptRefused
+from engine.base.clock import now
+from engine.bpmn.scripting import RestrictedEnvironment, ScriptRefused
+from engine.definitions.registry import validate
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event, ProcessVersion
 from tests.support import bpmn, workspace
 
 ATTACKS = {

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import clock, timers
-from engine.models import Event, Notification, Timer
-from engine.registry import validate
-from engine.runtime import Runtime
-from engine.services import Operator, ServiceCalls, operators
-from engine.views import InstanceView
+from engine.background import timers
+from engine.base import clock
+from engine.bpmn.services import Operator, ServiceCalls, operators
+from engine.definitions.registry import validate
+from engine.runtime.runtime import Runtime
+from engine.runtime.views import InstanceView
+from engine.store.models import Event, Notification, Timer
 from tests.support import workspace
 from tests.test_constructs import Node, begin, end, flows, only_task, put, render, start, user
 

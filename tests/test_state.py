@@ -9,10 +9,10 @@ from SpiffWorkflow.task import TaskState
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import state
-from engine.errors import FormInvalid
-from engine.models import Instance
-from engine.runtime import Runtime
+from engine.base.errors import FormInvalid
+from engine.bpmn import state
+from engine.runtime.runtime import Runtime
+from engine.store.models import Instance
 
 START = {"title": "状态测试", "amount": 50_000}
 

@@ -11,12 +11,12 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import clock
-from engine.casefacts import typed
-from engine.errors import Forbidden
-from engine.models import CaseFact, HumanTask, Instance, Organisation, ProcessVersion, Timer, User
-from engine.runtime import Runtime
-from engine.supervision import Period, dashboard
+from engine.base import clock
+from engine.base.errors import Forbidden
+from engine.case.casefacts import typed
+from engine.runtime.runtime import Runtime
+from engine.runtime.supervision import Period, dashboard
+from engine.store.models import CaseFact, HumanTask, Instance, Organisation, ProcessVersion, Timer, User
 from tests.support import log_in
 
 CN = datetime.fromisoformat

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from engine import clock, workdays
-from engine.models import HumanTask
-from engine.registry import validate
-from engine.runtime import Runtime
-from engine.workdays import YearTable, load_year
+from engine.base import clock, workdays
+from engine.base.workdays import YearTable, load_year
+from engine.definitions.registry import validate
+from engine.runtime.runtime import Runtime
+from engine.store.models import HumanTask
 from tests.support import PASSWORD, workspace
 from tests.test_constructs import begin, end, flows, put, render, start, user
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
 from tests.support import bpmn
 from tests.test_constructs import Node, begin, end, flows, gateway, put, render, start
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine import clock
-from engine.models import Event, Timer
-from engine.registry import deploy
-from engine.runtime import Runtime
-from engine.timers import TimerThread, claim_due, sweep
+from engine.background.timers import TimerThread, claim_due, sweep
+from engine.base import clock
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event, Timer
 from tests.support import bpmn, workspace
 
 WAIT = (

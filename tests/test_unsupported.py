@@ -11,10 +11,10 @@ from itertools import pairwise
 
 import pytest
 
-from engine.problems import Problem
-from engine.registry import validate
-from engine.unsupported import RULES, find_unsupported
-from engine.xmlsafe import parse_xml
+from engine.base.problems import Problem
+from engine.base.xmlsafe import parse_xml
+from engine.bpmn.unsupported import RULES, find_unsupported
+from engine.definitions.registry import validate
 from tests.support import REPO, bpmn, workspace
 
 MESSAGE = '<bpmn:message id="msg_reply" name="reply" />\n'

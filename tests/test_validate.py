@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.problems import Problem, errors_in
-from engine.registry import validate
+from engine.base.problems import Problem, errors_in
+from engine.cli.main import main
+from engine.definitions.registry import validate
 from tests.support import OPEN_FORM, REPO, bpmn, form_props, repo_files, workspace
 
 APPLICANT = "申请人"

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import clock, scripting, workdays
-from engine.registry import deploy, validate
-from engine.runtime import Runtime
-from engine.workdays import UnknownYear, YearTable, load_year
+from engine.base import clock, workdays
+from engine.base.workdays import UnknownYear, YearTable, load_year
+from engine.bpmn import scripting
+from engine.definitions.registry import deploy, validate
+from engine.runtime.runtime import Runtime
 from tests.support import workspace
 from tests.test_constructs import begin, end, flows, inbox, put, render, start, user
 
@@ -106,7 +107,7 @@ def _due_files(due: str) -> dict[str, bytes]:
 
 
 def test_a_tasks_due_date_comes_from_its_dueDate_expression_and_drives_the_overdue_inbox(runtime: Runtime) -> None:
-    from engine.inbox import TaskFilter, list_tasks
+    from engine.runtime.inbox import TaskFilter, list_tasks
 
     deploy(runtime.db, _due_files("workdays_after(accepted_at, 1)"))
     key = "t_due"

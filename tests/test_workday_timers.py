@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import clock, workdays
-from engine.registry import validate
-from engine.runtime import Runtime
+from engine.base import clock, workdays
+from engine.definitions.registry import validate
+from engine.runtime.runtime import Runtime
 from tests.support import workspace
 from tests.test_constructs import Node, begin, end, flows, inbox, put, render, script, start, user
 

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine import clock, timers
-from engine.paging import MAX_LIMIT
-from engine.registry import deploy
-from engine.runtime import Runtime
+from engine.background import timers
+from engine.base import clock
+from engine.base.paging import MAX_LIMIT
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
 from tests.support import PASSWORD, bpmn, form_props, workspace
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"

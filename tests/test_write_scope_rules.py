@@ -1,4 +1,4 @@
-"""The write-scope walker (engine/writescope.py) and the deploy-time lint on logic reading human input."""
+"""The write-scope walker (engine/definitions/writescope.py) and the deploy-time lint on logic reading human input."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from engine.forms import load_form
-from engine.humaninput import script_reads
-from engine.registry import validate
-from engine.writescope import READ_ONLY, UNDECLARED, write_errors
+from engine.definitions.forms import load_form
+from engine.definitions.humaninput import script_reads
+from engine.definitions.registry import validate
+from engine.definitions.writescope import READ_ONLY, UNDECLARED, write_errors
 from tests.support import REPO, bpmn, form_props, workspace
 
 SCHEMA: dict[str, Any] = {

@@ -14,7 +14,7 @@ from flask import Flask, Response, request, session
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
-from engine.settings import Settings
+from engine.base.settings import Settings
 
 from . import admin, auth, cases, designer, inbox, portal, supervision
 

@@ -12,8 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from engine import workdays
-from engine.accounts import (
+from engine.base import workdays
+from engine.base.errors import TongbanError
+from engine.base.workdays import YearTable, library_years, load_year
+from engine.definitions.catalogue import RoleCatalogue
+from engine.people.accounts import (
     ORG_KINDS,
     add_user,
     disable_user,
@@ -23,11 +26,8 @@ from engine.accounts import (
     set_email,
     set_password,
 )
-from engine.auth import revoke_all
-from engine.catalogue import RoleCatalogue
-from engine.errors import TongbanError
-from engine.models import CalendarYear
-from engine.workdays import YearTable, library_years, load_year
+from engine.people.auth import revoke_all
+from engine.store.models import CalendarYear
 
 from ..security import actor, runtime
 from .auth import login_required

@@ -10,9 +10,9 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine.access import Actor
-from engine.auth import login, revoke
-from engine.errors import TooManyAttempts, Unauthorized
+from engine.base.errors import TooManyAttempts, Unauthorized
+from engine.people.access import Actor
+from engine.people.auth import login, revoke
 
 from ..security import actor, runtime
 

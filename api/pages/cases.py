@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
-from engine.casesummary import open_steps
-from engine.caseview import labelled_data
-from engine.inbox import InstanceFilter, list_instances
+from engine.case.casesummary import open_steps
+from engine.runtime.caseview import labelled_data
+from engine.runtime.inbox import InstanceFilter, list_instances
 
 from ..security import actor, runtime
 from .auth import login_required

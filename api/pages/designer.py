@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
-from engine import designer
+from engine.design import designer
 
 from ..security import actor, runtime
 from .auth import login_required

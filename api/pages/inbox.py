@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
-from engine.caseview import labelled_data
-from engine.clock import now
-from engine.inbox import TaskFilter, list_tasks
-from engine.notifications import list_notifications
+from engine.base.clock import now
+from engine.case.notifications import list_notifications
+from engine.runtime.caseview import labelled_data
+from engine.runtime.inbox import TaskFilter, list_tasks
 
 from ..security import actor, runtime
 from .auth import login_required

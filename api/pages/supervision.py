@@ -1,4 +1,4 @@
-"""The "135" supervision dashboard page and its CSV / Excel exports (figures from engine/supervision.py)."""
+"""The "135" supervision dashboard page and its CSV / Excel exports (figures from engine/runtime/supervision.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
-from engine.supervision import LEVELS, CaseLine, Dashboard, Figures, Period, dashboard, default_period
+from engine.runtime.supervision import LEVELS, CaseLine, Dashboard, Figures, Period, dashboard, default_period
 
 from ..security import actor, runtime
 from .auth import login_required

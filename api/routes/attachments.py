@@ -7,9 +7,9 @@ from typing import Any
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
 
-from engine.attachments import add_attachment, add_draft, list_attachments, open_attachment
-from engine.blobs import BlobStore
-from engine.errors import FormInvalid
+from engine.base.errors import FormInvalid
+from engine.case.attachments import add_attachment, add_draft, list_attachments, open_attachment
+from engine.store.blobs import BlobStore
 
 from ..schemas import AttachmentSchema, UploadSchema
 from ..security import REQUIRED, actor, runtime

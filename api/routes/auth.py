@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from engine.auth import login, revoke
+from engine.people.auth import login, revoke
 
 from ..schemas import TokenRequest, TokenResponse
 from ..security import REQUIRED, bearer_token, runtime

@@ -8,7 +8,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from engine import designer
+from engine.design import designer
 
 from ..schemas import Text
 from ..security import REQUIRED, actor, runtime

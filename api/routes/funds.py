@@ -6,9 +6,9 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from engine import ledger
-from engine.access import may_see_fund
-from engine.errors import NotFound
+from engine.base.errors import NotFound
+from engine.case import ledger
+from engine.people.access import may_see_fund
 
 from ..schemas import FundBalances
 from ..security import REQUIRED, actor, runtime

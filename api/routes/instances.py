@@ -8,9 +8,9 @@ from urllib.parse import quote
 from flask import Response
 from flask_smorest import Blueprint
 
-from engine.caseview import diagram_xml
-from engine.comments import add_comment, list_comments
-from engine.inbox import InstanceFilter, list_instances
+from engine.case.comments import add_comment, list_comments
+from engine.runtime.caseview import diagram_xml
+from engine.runtime.inbox import InstanceFilter, list_instances
 
 from ..schemas import (
     CommentRequest,

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from engine.notifications import list_notifications, mark_read
+from engine.case.notifications import list_notifications, mark_read
 
 from ..schemas import NotificationPage, NotificationQuery, NotificationSchema
 from ..security import REQUIRED, actor, runtime

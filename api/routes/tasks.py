@@ -6,9 +6,9 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from engine.assignment import claim, colleagues, delegate, unclaim
-from engine.comments import add_comment
-from engine.inbox import TaskFilter, list_tasks
+from engine.case.comments import add_comment
+from engine.people.assignment import claim, colleagues, delegate, unclaim
+from engine.runtime.inbox import TaskFilter, list_tasks
 
 from ..schemas import (
     ColleagueSchema,

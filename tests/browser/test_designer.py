@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
 from api import create_app
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
 from tests.browser.conftest import DESKTOP, shot
 from tests.support import PASSWORD, REPO
 

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from engine import clock, sla, workdays
-from engine.runtime import Runtime
+from engine.background import sla
+from engine.base import clock, workdays
+from engine.runtime.runtime import Runtime
 from tests.browser.conftest import shot
 
 REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K", "contact": "王海燕",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
 from tests.browser.conftest import PHONE, fill_form, shot
 
 

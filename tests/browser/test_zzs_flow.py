@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from engine import clock, workdays
+from engine.base import clock, workdays
 from tests.browser.conftest import fill_form, shot
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from engine.jobs import make_app
+from engine.background.jobs import make_app
 
 TONGBAN = str(Path(sys.executable).with_name("tongban"))
 

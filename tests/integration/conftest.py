@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
 from tests.integration.cluster import Cluster, purge
 
 BROKER_URL = os.environ.get("TONGBAN_TEST_BROKER_URL")

@@ -11,8 +11,8 @@ from http.server import ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import HumanTask
-from engine.runtime import Runtime
+from engine.runtime.runtime import Runtime
+from engine.store.models import HumanTask
 from tests.integration.cluster import Cluster, wait_for
 from tests.integration.conftest import CONFIGURED
 from tests.test_constructs import begin

@@ -13,10 +13,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Event, Instance, Timer
-from engine.registry import deploy
-from engine.runtime import Runtime
-from engine.settings import Settings
+from engine.base.settings import Settings
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
+from engine.store.models import Event, Instance, Timer
 from tests.integration.cluster import Cluster, wait_for
 from tests.integration.conftest import BROKER_URL, CONFIGURED
 from tests.support import bpmn, workspace

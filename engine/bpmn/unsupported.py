@@ -1,0 +1,319 @@
+"""BPMN that SpiffWorkflow 3.2 parses but does not execute as the specification says — refused.
+
+"Nothing is ever silently ignored": a designer who draws a compensation handler or a complex
+gateway must hear at validate and deploy time that it will not behave as drawn, not find out from
+a case that went the wrong way.  Each rule is one small function yielding the offending elements
+with a message; `find_unsupported` runs them all, so a new rule is one function added to RULES.
+Each docstring says what Spiff does instead, as read in its parser and specs and seen by running
+a tiny workflow.  A problem names the flow node, sequence flow or data store the designer drew
+(the activity, for its loop characteristics; the event, for its event definition) and its line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from lxml import etree
+
+from engine.base.problems import Problem
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+TASKS = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask")
+ACTIVITIES = (*TASKS, "subProcess", "callActivity", "transaction", "adHocSubProcess")
+EVENTS = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent")
+
+Finding = tuple[etree._Element, str]
+Rule = Callable[[etree._Element], Iterator[Finding]]
+
+
+def _say(zh: str, en: str) -> str:
+    """One message: Chinese first, English in parentheses."""
+    return f"{zh} ({en})"
+
+
+def _iter(root: etree._Element, *names: str) -> Iterator[etree._Element]:
+    """BPMN elements with these local names, in document order."""
+    return root.iter(*(BPMN + name for name in names))
+
+
+def _triggers(event: etree._Element) -> set[str]:
+    """The event's trigger kinds, from its event definitions: {"message"}, {"timer"}, set() for a none event."""
+    return {etree.QName(child).localname.removesuffix("EventDefinition") for child in event.iterchildren(etree.Element)
+            if child.tag.startswith(BPMN) and child.tag.endswith("EventDefinition")}
+
+
+def _with_trigger(root: etree._Element, trigger: str, *kinds: str) -> Iterator[etree._Element]:
+    """Events (of these kinds, or of any kind) carrying a `trigger` event definition."""
+    for definition in _iter(root, f"{trigger}EventDefinition"):
+        event = definition.getparent()
+        if etree.QName(event).localname in (kinds or EVENTS):  # not a global definition under <definitions>
+            yield event
+
+
+def _is_event_subprocess(element: etree._Element) -> bool:
+    return element.tag == BPMN + "subProcess" and element.get("triggeredByEvent") == "true"
+
+
+def _event_subprocess_starts(root: etree._Element) -> Iterator[tuple[etree._Element, set[str]]]:
+    for sub in _iter(root, "subProcess"):
+        if _is_event_subprocess(sub):
+            for start in sub.iterfind(BPMN + "startEvent"):
+                yield start, _triggers(start)
+
+
+def _condition(flow: etree._Element) -> str:
+    expression = flow.find(BPMN + "conditionExpression")
+    return (expression.text or "").strip() if expression is not None else ""
+
+
+def complex_gateways(root: etree._Element) -> Iterator[Finding]:
+    """Spiff has no complex gateway: its activation condition and join rule would never be evaluated."""
+    for gateway in _iter(root, "complexGateway"):
+        yield gateway, _say(
+            "不支持复杂网关 complexGateway：引擎不会按 BPMN 规范执行其激活条件，请改用排他/包容/并行网关",
+            "complex gateways are not supported: their activation condition would never be evaluated; "
+            "use an exclusive, inclusive or parallel gateway instead")
+
+
+def link_events(root: etree._Element) -> Iterator[Finding]:
+    """Spiff reads no link definitions: a link throw runs as a none event that ends its path, the catch never runs."""
+    for event in _with_trigger(root, "link"):
+        yield event, _say(
+            "不支持链接事件 link event：流程会在抛出处结束，捕获处之后的步骤永远不会执行，请直接画出顺序流",
+            "link events are not supported: the path would end at the throw and never continue at the catch; "
+            "draw the sequence flow instead")
+
+
+def compensation_events(root: etree._Element) -> Iterator[Finding]:
+    """Spiff reads no compensate definitions: a throw, start or end runs as a none event, a boundary one fails."""
+    for event in _with_trigger(root, "compensate"):
+        yield event, _say(
+            "不支持补偿事件 compensation event：补偿处理永远不会被触发，请把撤销步骤画成流程中的普通任务",
+            "compensation events are not supported: no compensation handler would ever run; "
+            "model the undo steps as ordinary tasks in the flow")
+
+
+def compensation_activities(root: etree._Element) -> Iterator[Finding]:
+    """A compensation handler has no incoming sequence flow, so Spiff never even parses it, let alone runs it."""
+    for activity in _iter(root, *ACTIVITIES):
+        if activity.get("isForCompensation") == "true":
+            yield activity, _say(
+                "不支持补偿活动 isForCompensation：该活动永远不会被执行，请把撤销步骤画进正常流程",
+                "compensation activities (isForCompensation) are not supported: this activity would never run; "
+                "put the undo steps in the normal flow")
+
+
+def error_and_escalation_starts(root: etree._Element) -> Iterator[Finding]:
+    """Spiff's start-event parser reads no error or escalation definition: the start becomes a none start, so an
+    error or escalation event subprocess runs as soon as the case starts, with nothing thrown at all."""
+    for kind, zh in (("error", "错误"), ("escalation", "升级")):
+        for start in _with_trigger(root, kind, "startEvent"):
+            yield start, _say(
+                f"不支持{zh}开始事件 {kind} start event：引擎会在办件开始时无条件执行其事件子流程，"
+                f"请改用{zh}边界事件捕获",
+                f"{kind} start events are not supported: Spiff would run the event subprocess as soon as the case "
+                f"starts, with no {kind} thrown; catch the {kind} with a boundary event on the activity instead")
+
+
+def multi_instance_behaviour(root: etree._Element) -> Iterator[Finding]:
+    """Spiff reads neither `behavior` nor complexBehaviorDefinition: it waits for every instance and throws nothing."""
+    for loop in _iter(root, "multiInstanceLoopCharacteristics"):
+        if loop.find(BPMN + "complexBehaviorDefinition") is not None:
+            behaviour = "Complex"
+        else:
+            behaviour = loop.get("behavior", "All")
+        if behaviour != "All":
+            yield loop.getparent(), _say(
+                f"不支持多实例行为 behavior=\"{behaviour}\"：引擎总是等待全部实例完成，请去掉该设置或改用完成条件",
+                f"multi-instance behavior {behaviour!r} is not supported: Spiff always waits for every instance, "
+                "as for 'All', and throws no events; remove it or use a completionCondition")
+
+
+def quantities(root: etree._Element) -> Iterator[Finding]:
+    """Spiff starts an activity on every arriving token and emits one token: other quantities are ignored."""
+    for activity in _iter(root, *ACTIVITIES):
+        for attr, zh, en in (("startQuantity", "每到达一个令牌就启动", "starts on every single token"),
+                             ("completionQuantity", "完成时只产生一个令牌", "completes with a single token")):
+            value = activity.get(attr, "1")
+            if value != "1":
+                yield activity, _say(
+                    f"不支持 {attr}=\"{value}\"：活动{zh}，请保持为 1 并用并行网关表达",
+                    f"{attr} other than 1 is not supported: the activity {en}; keep it at 1 and use a parallel "
+                    "gateway")
+
+
+def conditions_outside_gateways(root: etree._Element) -> Iterator[Finding]:
+    """Spiff evaluates conditions only on flows out of exclusive and inclusive gateways; out of a task, an event,
+    a parallel or an event-based gateway the condition is dropped and the flow always taken."""
+    ignoring = {BPMN + name for name in (*ACTIVITIES, *EVENTS, "parallelGateway", "eventBasedGateway")}
+    tags = {element.get("id"): element.tag for element in root.iter(etree.Element) if element.get("id")}
+    for flow in _iter(root, "sequenceFlow"):
+        if _condition(flow) and tags.get(flow.get("sourceRef")) in ignoring:
+            yield flow, _say(
+                "条件顺序流只能从排他或包容网关引出：此处的条件会被忽略、这条流总会被执行，请在源节点后加排他网关",
+                "conditional sequence flows out of anything but an exclusive or inclusive gateway are not "
+                "supported: the condition would be ignored and the flow always taken; add an exclusive gateway")
+
+
+def event_gateway_variants(root: etree._Element) -> Iterator[Finding]:
+    """Spiff reads neither eventGatewayType nor instantiate: every event-based gateway is exclusive, mid-flow."""
+    for gateway in _iter(root, "eventBasedGateway"):
+        if gateway.get("eventGatewayType", "Exclusive") != "Exclusive" or gateway.get("instantiate") == "true":
+            yield gateway, _say(
+                "不支持并行型或用于实例化的事件网关 eventBasedGateway：引擎总是按排他型执行，"
+                "请改用排他型并放在开始事件之后",
+                "parallel or instantiating event-based gateways are not supported: Spiff runs every event-based "
+                "gateway as exclusive and non-instantiating; use an exclusive one after a start event")
+
+
+def instantiating_receive_tasks(root: etree._Element) -> Iterator[Finding]:
+    """Spiff never reads `instantiate` on a receive task: it only waits mid-flow and never starts a case."""
+    for task in _iter(root, "receiveTask"):
+        if task.get("instantiate") == "true":
+            yield task, _say(
+                "不支持用接收任务实例化流程 instantiate=\"true\"：请改用消息开始事件",
+                "instantiating receive tasks are not supported: the task would only wait mid-flow; "
+                "start the process with a message start event instead")
+
+
+def message_tasks_without_message(root: etree._Element) -> Iterator[Finding]:
+    """With no message Spiff gives a send or receive task a none event: the receive task does not wait and the send
+    task sends nothing, so the drawn wait or notification silently does not happen."""
+    for task in _iter(root, "sendTask", "receiveTask"):
+        if task.get("messageRef") is None and task.find(BPMN + "messageEventDefinition") is None:
+            yield task, _say(
+                "发送/接收任务 sendTask/receiveTask 未指定消息：接收任务不会等待、发送任务不会发出消息，请为其设置消息",
+                "send and receive tasks without a message are not supported: the receive task would not wait and "
+                "the send task would send nothing; set its message")
+
+
+def signal_end_events(root: etree._Element) -> Iterator[Finding]:
+    """Spiff's end-event parser reads no signal definition: the end runs as a none end and no signal is sent."""
+    for end in _with_trigger(root, "signal", "endEvent"):
+        yield end, _say(
+            "不支持信号结束事件 signal end event：引擎会把它当作普通结束事件、信号不会发出，"
+            "请在结束前加信号中间抛出事件",
+            "signal end events are not supported: Spiff would end as a none end event and never send the signal; "
+            "throw it with an intermediate signal throw event before a plain end event")
+
+
+def conditional_events(root: etree._Element) -> Iterator[Finding]:
+    """Spiff evaluates a conditional catch or boundary event once, on arrival, and tongban re-checks only timers,
+    so a later data change never fires it; a conditional event subprocess is never started at all."""
+    for event in _with_trigger(root, "conditional"):
+        yield event, _say(
+            "不支持条件事件 conditional event：引擎只在到达时检查一次条件，之后的数据变化不会触发它，"
+            "请改用排他网关或定时器",
+            "conditional events are not supported: the condition is checked only once, when the event is reached, "
+            "and never again; use an exclusive gateway or a timer instead")
+
+
+def triggered_starts_in_subprocesses(root: etree._Element) -> Iterator[Finding]:
+    """BPMN allows only a none start in an embedded subprocess; Spiff makes the subprocess wait for the trigger."""
+    for sub in _iter(root, "subProcess", "transaction"):
+        if _is_event_subprocess(sub):
+            continue
+        for start in sub.iterfind(BPMN + "startEvent"):
+            kinds = "/".join(sorted(_triggers(start) & {"message", "signal", "timer"}))
+            if kinds:
+                yield start, _say(
+                    f"嵌入子流程只能用空开始事件：{kinds} 开始事件会让子流程停在开始处等待，"
+                    "请改用空开始事件加中间捕获事件",
+                    f"{kinds} start events in an embedded subprocess are not supported: the subprocess would wait "
+                    "at its start; use a none start event followed by an intermediate catch event")
+
+
+def nested_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
+    """Spiff looks for event subprocess triggers only in the top-level process: nested ones are never started."""
+    for sub in _iter(root, "subProcess"):
+        if _is_event_subprocess(sub) and sub.getparent().tag != BPMN + "process":
+            yield sub, _say(
+                "事件子流程只能直接放在流程中：嵌在子流程里的事件子流程永远不会被触发，请移到流程层级或改用边界事件",
+                "event subprocesses nested in a subprocess are not supported: they would never be triggered; "
+                "move it to the process level or use a boundary event on the subprocess")
+
+
+def untriggered_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
+    """Spiff connects an event subprocess whose start has no trigger straight to the case start: it runs at once."""
+    for start, kinds in _event_subprocess_starts(root):
+        if not kinds:
+            yield start, _say(
+                "事件子流程的开始事件必须有触发器：没有事件定义时引擎会在办件开始时立即执行它，请设置消息或信号",
+                "an event subprocess start event without a trigger is not supported: Spiff would run the event "
+                "subprocess as soon as the case starts; give it a message or signal definition")
+
+
+def timer_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
+    """Spiff runs a timer event subprocess as a branch from the case start: it never interrupts the main flow, and
+    the case cannot complete until the timer has fired and the handler finished."""
+    for start, kinds in _event_subprocess_starts(root):
+        if "timer" in kinds:
+            yield start, _say(
+                "不支持定时事件子流程 timer event subprocess：它不会中断主流程，且定时器到点前办件无法结束，"
+                "请改用定时边界事件",
+                "timer event subprocesses are not supported: Spiff never interrupts the main flow and keeps the "
+                "case open until the timer fires; use a timer boundary event instead")
+
+
+def interrupting_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
+    """Spiff ignores isInterrupting: a triggered event subprocess runs beside the main flow and never cancels it,
+    which is only right for non-interrupting message and signal event subprocesses."""
+    for start, kinds in _event_subprocess_starts(root):
+        if kinds and kinds <= {"message", "signal"} and start.get("isInterrupting", "true") != "false":
+            yield start, _say(
+                "不支持中断型事件子流程 interrupting event subprocess：引擎只会与主流程并行执行而不取消主流程，"
+                "请设为非中断（isInterrupting=\"false\"）或改用中断型边界事件",
+                "interrupting event subprocesses are not supported: Spiff would run the handler beside the main "
+                "flow without cancelling it; make it non-interrupting or use an interrupting boundary event")
+
+
+def ad_hoc_subprocesses(root: etree._Element) -> Iterator[Finding]:
+    """Spiff 3.2 looks for `ordering` and `cancelRemainingInstances` as bpmn-namespaced attributes, so both are
+    ignored; it crashes without a completionCondition, and even a one-task ad-hoc subprocess with one failed to
+    start (KeyError 'data_objects') when tried."""
+    for sub in _iter(root, "adHocSubProcess"):
+        yield sub, _say(
+            "不支持临时子流程 adHocSubProcess：引擎会忽略其顺序与取消设置且可能无法启动，请改用嵌入子流程加包容网关",
+            "ad-hoc subprocesses are not supported: Spiff ignores their ordering and cancellation settings and may "
+            "fail to start them; use an embedded subprocess with an inclusive gateway")
+
+
+def data_stores(root: etree._Element) -> Iterator[Finding]:
+    """tongban registers no data store implementation with Spiff, so nothing is ever read from or written to one
+    (Spiff itself rejects only a dataStore definition, in English and without a line; a bare reference passes)."""
+    for store in _iter(root, "dataStore", "dataStoreReference"):
+        yield store, _say(
+            "不支持数据存储 dataStore：平台没有数据存储实现，请改用流程变量或服务任务",
+            "data stores are not supported: the platform has no data store implementation; keep the data in "
+            "process variables or use a service task")
+
+
+RULES: tuple[Rule, ...] = (
+    complex_gateways,
+    link_events,
+    compensation_events,
+    compensation_activities,
+    error_and_escalation_starts,
+    multi_instance_behaviour,
+    quantities,
+    conditions_outside_gateways,
+    event_gateway_variants,
+    instantiating_receive_tasks,
+    message_tasks_without_message,
+    signal_end_events,
+    conditional_events,
+    triggered_starts_in_subprocesses,
+    nested_event_subprocesses,
+    untriggered_event_subprocesses,
+    timer_event_subprocesses,
+    interrupting_event_subprocesses,
+    ad_hoc_subprocesses,
+    data_stores,
+)
+
+
+def find_unsupported(tree: etree._ElementTree, filename: str) -> list[Problem]:
+    """Every BPMN construct in this document that SpiffWorkflow 3.2 parses but does not execute as the spec says."""
+    root = tree.getroot()
+    return [Problem(filename, element.sourceline, element.get("id"), message)
+            for rule in RULES for element, message in rule(root)]

@@ -1,0 +1,92 @@
+"""In-app notifications: raised once per (user, kind, subject), listed and marked read by their owner only.
+
+A notice addressed to a role is fanned out to the users holding it when raised (one row each, so
+each reads it on their own); someone given the role later does not receive old notices.  A row
+for a user with an e-mail address is also queued for mailing (engine/background/mail.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from engine.base import paging
+from engine.base.clock import now
+from engine.base.errors import NotFound
+from engine.people.access import Actor, notification_visible
+from engine.people.accounts import role_holders
+from engine.store.db import Database
+from engine.store.models import Notification, User
+
+KINDS = ("sla_warning", "due_today", "overdue", "escalation_report", "incident", "service_notice")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What to say, about what: one notice before it is fanned out to its recipients."""
+
+    kind: str
+    subject: str
+    text_zh: str
+    text_en: str
+    instance_id: int | None = None
+    task_id: str | None = None
+
+
+def holders(conn: Connection, role: str, org_id: int | None = None) -> list[int]:
+    """Ids of the active users holding `role` (in `org_id`, when given)."""
+    return list(conn.execute(role_holders(role, org_id, User.id).order_by(User.id)).scalars())
+
+
+def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: str | None = None,
+                 org_id: int | None = None) -> int:
+    """Insert the notice for each user that does not have it yet; returns how many rows were new."""
+    if not user_ids:
+        return 0
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    at = now()
+    # a user with an address gets an e-mail copy too: queued here, in the same transaction (engine/background/mail.py)
+    mailed = set(conn.execute(select(User.id).where(User.id.in_(set(user_ids)), User.email.is_not(None))).scalars())
+    rows = [{"user_id": u, "role": role, "org_id": org_id, "kind": notice.kind, "subject": notice.subject,
+             "instance_id": notice.instance_id, "task_id": notice.task_id, "text_zh": notice.text_zh,
+             "text_en": notice.text_en, "created_at": at, "mail_state": "pending" if u in mailed else None,
+             "mail_next_at": at if u in mailed else None} for u in sorted(set(user_ids))]
+    inserted = conn.execute(dialect_insert(Notification).values(rows).on_conflict_do_nothing(
+        index_elements=["subject", "kind", "user_id"]).returning(Notification.id))  # rowcount is -1 on psycopg
+    return len(inserted.all())
+
+
+def _view(n: Notification) -> dict[str, Any]:
+    return {"id": n.id, "kind": n.kind, "instance_id": n.instance_id, "task_id": n.task_id, "role": n.role,
+            "text": {"zh": n.text_zh, "en": n.text_en}, "created_at": n.created_at, "read_at": n.read_at}
+
+
+def list_notifications(db: Database, actor: Actor, unread: bool = False, cursor: str | None = None,
+                       limit: int | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """The caller's own notices, newest first, keyset-paged by id."""
+    limit = paging.clamp(limit)
+    query = select(Notification).where(notification_visible(actor))
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    if cursor:
+        (before,) = paging.decode(cursor, (int,))
+        query = query.where(Notification.id < before)
+    with db.read() as session:
+        rows = session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)).all()
+        items = [_view(n) for n in rows[:limit]]
+    return items, paging.encode((items[-1]["id"],)) if len(rows) > limit else None
+
+
+def mark_read(db: Database, notification_id: int, actor: Actor) -> dict[str, Any]:
+    """Mark one of the caller's notices read (again is harmless); anyone else's is "not found"."""
+    with db.write() as session:
+        mine = (Notification.id == notification_id, notification_visible(actor))
+        session.execute(update(Notification).where(*mine, Notification.read_at.is_(None)).values(read_at=now()))
+        row = session.scalar(select(Notification).where(*mine))
+        if row is None:
+            raise NotFound(f"通知不存在 (no notification {notification_id})")
+        return _view(row)

@@ -1,0 +1,296 @@
+"""Parse a set of process files with SpiffWorkflow and keep everything tongban needs beside the specs.
+
+Both `tongban validate` and the run-time spec cache go through `ParsedWorkspace`, so what is
+validated is exactly what runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask as ManualTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR as BPMN_VALIDATOR
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, full_tag
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+
+from engine.base.problems import Problem
+from engine.base.xmlsafe import UnsafeXml, parse_xml
+from engine.bpmn.servicetask import ServiceTask
+from engine.bpmn.unsupported import find_unsupported
+from engine.case.documents import DOCUMENT_PROPERTY, TEMPLATES_NAME, Template, folder_of, names, templates_for
+from engine.definitions.catalogue import Role, RoleCatalogue
+from engine.definitions.forms import Form, load_form
+from engine.definitions.workspace import FORMS, ROLES_PATH, Files, Manifest, content_hash, manifests
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+FORM_PROPERTY = "formJsonSchemaFilename"
+UI_PROPERTY = "formUiSchemaFilename"
+ORG_PROPERTY = "candidateOrg"
+DUE_PROPERTY = "dueDate"
+WARN_PROPERTY = "warnAt"
+
+
+@dataclass(frozen=True)
+class HumanTaskSpec:
+    """What tongban knows about one user task element: who may do it and with which form."""
+
+    process_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    role: Role | None
+    form: str | None
+    candidate_org: str | None
+    #: expressions over the task's data giving ISO datetimes: its deadline and its SLA warning time
+    due_date: str | None = None
+    warn_at: str | None = None
+
+
+@dataclass
+class CompiledProcess:
+    """A deployable, runnable process: specs parsed once and cached by content hash."""
+
+    manifest: Manifest
+    content_hash: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    human_tasks: dict[tuple[str, str], HumanTaskSpec]
+    forms: dict[str, Form]
+    start_form: str | None
+    start_role: Role | None
+    files: Files = field(repr=False)
+    start_event: str | None = None  # the BPMN id of the start event people trigger
+    #: the process folder's document templates, and which elements issue which of them on completion
+    documents: dict[str, Template] = field(default_factory=dict, repr=False)
+    document_elements: dict[str, list[str]] = field(default_factory=dict)
+
+
+class TongbanParser(SpiffBpmnParser):
+    """Spiff's parser; XSD validation is run separately so that *every* error is collected."""
+
+    OVERRIDE_PARSER_CLASSES: ClassVar = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("serviceTask"): (ServiceTaskParser, ServiceTask)}
+
+
+def properties(element: etree._Element) -> dict[str, str]:
+    return {
+        p.get("name"): p.get("value")
+        for p in element.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
+                               namespaces=NS)
+    }
+
+
+class ParsedWorkspace:
+    """Every BPMN/DMN file parsed safely, XSD-checked and fed to SpiffWorkflow, problems collected."""
+
+    def __init__(self, files: Files) -> None:
+        self.files = files
+        self.problems: list[Problem] = []
+        self.trees: dict[str, etree._ElementTree] = {}
+        self.process_file: dict[str, str] = {}
+        self.decision_file: dict[str, str] = {}
+        self.lines: dict[str, dict[str, int]] = {}
+        self.parser = TongbanParser()
+        self.catalogue = self._load_catalogue()
+        self.manifests = self._load_manifests()
+        for path in sorted(p for p in files if p.endswith(".bpmn")):
+            self._add(path, self._add_bpmn)
+        for path in sorted(p for p in files if p.endswith(".dmn")):
+            self._add(path, self._add_dmn)
+
+    # -- loading -----------------------------------------------------------------------------------
+    def problem(self, path: str, element_id: str | None, message: str, severity: str = "error",
+                line: int | None = None) -> None:
+        if line is None and element_id:
+            line = self.lines.get(path, {}).get(element_id)
+        self.problems.append(Problem(path, line, element_id, message, severity))  # type: ignore[arg-type]
+
+    def _load_catalogue(self) -> RoleCatalogue:
+        if ROLES_PATH not in self.files:
+            self.problem(ROLES_PATH, None, "缺少角色目录 (the role catalogue processes/roles.yaml is missing)")
+            return RoleCatalogue({})
+        try:
+            return RoleCatalogue.from_yaml(self.files[ROLES_PATH])
+        except (KeyError, TypeError, ValueError) as exc:
+            self.problem(ROLES_PATH, None, f"角色目录格式错误 (malformed role catalogue): {exc}")
+            return RoleCatalogue({})
+
+    def _load_manifests(self) -> list[Manifest]:
+        try:
+            return manifests(self.files)
+        except ValueError as exc:
+            self.problem(str(exc).split(":", 1)[0], None, str(exc), line=getattr(exc, "line", None))
+            return []
+
+    def _add(self, path: str, add: Any) -> None:
+        try:
+            tree = parse_xml(self.files[path], path)
+        except UnsafeXml as exc:
+            self.problems.append(exc.problem)
+            return
+        self.trees[path] = tree
+        self.lines[path] = {el.get("id"): el.sourceline for el in tree.iter() if el.get("id")}
+        try:
+            add(path, tree)
+        except ValidationException as exc:
+            self.problem(path, exc.id or None, str(exc).rstrip(". "))
+        except SpiffWorkflowException as exc:
+            self.problem(path, None, str(exc).rstrip(". "))
+
+    def _xsd(self, path: str, tree: etree._ElementTree, validator: BpmnValidator) -> bool:
+        validator.preprocess(tree.getroot())
+        if validator.validator.validate(tree):
+            return True
+        by_line: dict[int, etree._Element] = {}
+        for el in tree.iter():
+            if isinstance(el.tag, str):
+                by_line.setdefault(el.sourceline, el)  # the element that opens on the reported line
+        for err in validator.validator.error_log:
+            element = by_line.get(err.line)
+            while element is not None and element.get("id") is None:
+                element = element.getparent()
+            self.problem(path, element.get("id") if element is not None else None,
+                         f"不符合 XSD (schema violation): {err.message}", line=err.line)
+        return False
+
+    def _add_bpmn(self, path: str, tree: etree._ElementTree) -> None:
+        unsupported = find_unsupported(tree, path)
+        self.problems.extend(unsupported)
+        if not self._xsd(path, tree, BPMN_VALIDATOR) or unsupported:
+            return
+        for process in tree.getroot().iterfind(f"{{{BPMN_NS}}}process"):
+            if process.get("id") in self.process_file:
+                self.problem(path, process.get("id"), f"流程 id 重复 (duplicate process id, also in "
+                             f"{self.process_file[process.get('id')]})")
+                return
+            self.process_file[process.get("id")] = path
+        self.parser.add_bpmn_xml(tree.getroot(), filename=path)
+
+    def _add_dmn(self, path: str, tree: etree._ElementTree) -> None:
+        root = tree.getroot()
+        schema = DMN_SCHEMAS.get(root.nsmap.get(None) or "")
+        if schema is None:
+            self.problem(path, None, f"不支持的 DMN 命名空间 (unsupported DMN namespace {root.nsmap.get(None)})")
+            return
+        if not self._xsd(path, tree, _dmn_validator(schema)):
+            return
+        for decision in root.iterfind("{*}decision"):
+            self.decision_file[decision.get("id")] = path
+        self.parser.add_dmn_xml(root, filename=path)
+
+    # -- queries -----------------------------------------------------------------------------------
+    def process_elements(self) -> Iterator[tuple[str, etree._Element]]:
+        for process_id, path in self.process_file.items():
+            yield path, self.trees[path].getroot().find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
+
+    def dependencies(self, key: str) -> set[str]:
+        """Paths of every file a process needs: its BPMN, called processes, DMN tables and forms."""
+        needed: set[str] = {ROLES_PATH}
+        needed.update(m.path for m in self.manifests if m.key == key)
+        needed.update(folder_of(m.path) + TEMPLATES_NAME for m in self.manifests if m.key == key)
+        pending, seen = [key], set()
+        while pending:
+            process_id = pending.pop()
+            if process_id in seen or process_id not in self.process_file:
+                continue
+            seen.add(process_id)
+            path = self.process_file[process_id]
+            needed.add(path)
+            process = self.trees[path].getroot().find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
+            pending.extend(c.get("calledElement") for c in process.iter(f"{{{BPMN_NS}}}callActivity"))
+            for ref in process.xpath(".//spiffworkflow:calledDecisionId", namespaces=NS):
+                if (ref.text or "").strip() in self.decision_file:
+                    needed.add(self.decision_file[ref.text.strip()])
+            for element in process.iter():
+                props = properties(element) if isinstance(element.tag, str) else {}
+                needed.update(FORMS + props[k] for k in (FORM_PROPERTY, UI_PROPERTY) if k in props)
+                if FORM_PROPERTY in props:  # the UI schema beside a form travels (and is hashed) with it
+                    needed.add(FORMS + props[FORM_PROPERTY].removesuffix(".json") + ".ui.json")
+        return {p for p in needed if p in self.files}
+
+    def bundle(self, key: str) -> Files:
+        return {p: self.files[p] for p in sorted(self.dependencies(key))}
+
+    @cached_property
+    def forms(self) -> dict[str, Form]:
+        """Every form file that parses as a valid JSON Schema (problems recorded for the rest)."""
+        forms: dict[str, Form] = {}
+        for path, content in self.files.items():
+            if path.startswith(FORMS) and path.endswith(".json") and not path.endswith(".ui.json"):
+                try:
+                    # the UI schema lives beside its form: `x.json` + `x.ui.json` (the property names it too)
+                    ui = self.files.get(path[: -len(".json")] + ".ui.json")
+                    forms[path[len(FORMS):]] = load_form(path[len(FORMS):], content, ui)
+                except ValueError as exc:
+                    self.problem(path, None, str(exc))
+        return forms
+
+    def compile(self, manifest: Manifest) -> CompiledProcess:
+        """Specs and task metadata for one startable process; raises SpiffWorkflow's errors as they come."""
+        spec = self.parser.get_spec(manifest.key)
+        subprocess_specs = self.parser.get_subprocess_specs(manifest.key)
+        human_tasks: dict[tuple[str, str], HumanTaskSpec] = {}
+        for process_spec in (spec, *subprocess_specs.values()):
+            for task_spec in process_spec.task_specs.values():
+                if isinstance(task_spec, UserTaskMixin | ManualTaskMixin):
+                    props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+                    human_tasks[(process_spec.name, task_spec.name)] = HumanTaskSpec(
+                        process_id=process_spec.name,
+                        element_id=task_spec.name,
+                        name=task_spec.bpmn_name or task_spec.name,
+                        lane=task_spec.lane,
+                        role=self.catalogue.role_for_lane(task_spec.lane),
+                        form=props.get(FORM_PROPERTY),
+                        candidate_org=props.get(ORG_PROPERTY),
+                        due_date=props.get(DUE_PROPERTY),
+                        warn_at=props.get(WARN_PROPERTY),
+                    )
+        start = spec.start.outputs[0] if spec.start.outputs else None
+        start_props = (getattr(start, "extensions", None) or {}).get("properties", {}) if start else {}
+        bundle = self.bundle(manifest.key)
+        return CompiledProcess(
+            manifest=manifest,
+            content_hash=content_hash(bundle),
+            spec=spec,
+            subprocess_specs=subprocess_specs,
+            human_tasks=human_tasks,
+            forms=self.forms,
+            start_form=start_props.get(FORM_PROPERTY),
+            start_role=self.catalogue.role_for_lane(getattr(start, "lane", None)),
+            start_event=getattr(start, "bpmn_id", None),
+            files=bundle,
+            documents=templates_for(bundle, manifest.path),
+            document_elements=self.document_elements(bundle),
+        )
+
+    def document_elements(self, bundle: Files) -> dict[str, list[str]]:
+        """Element id → the document templates it issues when it completes (its `document` property)."""
+        out: dict[str, list[str]] = {}
+        for path in bundle:
+            if path in self.trees:
+                for element in self.trees[path].iter():
+                    wanted = names(properties(element).get(DOCUMENT_PROPERTY)) if isinstance(element.tag, str) else []
+                    if wanted:
+                        out[element.get("id")] = wanted
+        return out
+
+
+_DMN_VALIDATORS: dict[str, BpmnValidator] = {}
+
+
+def _dmn_validator(schema: str) -> BpmnValidator:
+    if schema not in _DMN_VALIDATORS:
+        _DMN_VALIDATORS[schema] = BpmnValidator(schema)
+    return _DMN_VALIDATORS[schema]

@@ -1,0 +1,152 @@
+"""Organisations, users and their roles (passwords hashed with argon2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from marshmallow import ValidationError
+from marshmallow.validate import Email
+from sqlalchemy import Connection, Select, select
+from sqlalchemy.orm import Session
+
+from engine.base.clock import now
+from engine.base.errors import FormInvalid, NotFound, TongbanError
+from engine.definitions.catalogue import RoleCatalogue
+from engine.people.access import Actor
+from engine.store.models import Organisation, User, UserRole
+
+ORG_KINDS = ("enterprise", "department", "office")
+HASHER = PasswordHasher()
+_DUMMY_HASH = HASHER.hash("timing equaliser: unknown users cost as much as known ones")
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the user has a password, so timing does not reveal who exists."""
+    try:
+        return HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def ensure_org(session: Session, code: str, name: str, kind: str, credit_code: str | None = None) -> Organisation:
+    if kind not in ORG_KINDS:
+        raise TongbanError(f"组织类型须为 {ORG_KINDS} 之一 (unknown organisation kind {kind!r})")
+    org = session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None:
+        org = Organisation(code=code, name=name, kind=kind, credit_code=credit_code)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def add_user(session: Session, catalogue: RoleCatalogue, username: str, org_code: str, roles: list[str],
+             display_name: str | None = None, password: str | None = None, email: str | None = None) -> User:
+    unknown = [r for r in roles if r not in catalogue]
+    if unknown:
+        raise TongbanError(f"未知角色 (unknown roles) {unknown}; known: {sorted(catalogue.roles)}")
+    org = session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise NotFound(f"组织不存在 (no organisation {org_code!r})")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise TongbanError(f"用户名已存在 (username {username!r} is taken)")
+    user = User(username=username, display_name=display_name or username, org_id=org.id,
+                password_hash=hash_password(password) if password else None, disabled=False, created_at=now(),
+                email=checked_email(email))
+    session.add(user)
+    session.flush()
+    session.add_all(UserRole(user_id=user.id, role=r) for r in sorted(set(roles)))
+    return user
+
+
+def load_actor(session: Session, username: str) -> Actor:
+    row = session.execute(
+        select(User, Organisation.kind).join(Organisation, Organisation.id == User.org_id)
+        .where(User.username == username)
+    ).first()
+    if row is None or row[0].disabled:
+        raise NotFound(f"用户不存在或已停用 (no active user {username!r})")
+    user, kind = row
+    roles = session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)).all()
+    return Actor(id=user.id, username=user.username, org_id=user.org_id, org_kind=kind, roles=frozenset(roles))
+
+
+MIN_PASSWORD = 8
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"用户不存在 (no user {username!r})")
+    return user
+
+
+def list_users(session: Session) -> list[dict[str, object]]:
+    """Every user with its organisation code and roles (for administrators)."""
+    rows = session.execute(select(User, Organisation.code).join(Organisation).order_by(User.username)).all()
+    roles: dict[int, list[str]] = {}
+    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
+        roles.setdefault(user_id, []).append(role)
+    return [{"username": u.username, "display_name": u.display_name, "org": org,
+             "roles": sorted(roles.get(u.id, [])), "disabled": u.disabled, "email": u.email} for u, org in rows]
+
+
+def list_orgs(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.code)))
+
+
+def disable_user(session: Session, username: str) -> int:
+    """Disable the account; returns its id so the caller revokes its tokens after the commit."""
+    user = _user(session, username)
+    user.disabled = True
+    return user.id
+
+
+def checked_email(address: str | None) -> str | None:
+    """A usable address (surrounding spaces dropped), None for none; FormInvalid naming `/email` otherwise."""
+    address = (address or "").strip()
+    if not address:
+        return None
+    try:
+        return Email()(address)
+    except ValidationError:
+        raise FormInvalid(f"电子邮件地址无效 (not an e-mail address: {address!r})",
+                          {"/email": ["not an e-mail address"]}) from None
+
+
+def set_email(session: Session, username: str, address: str | None) -> str | None:
+    """Where copies of the user's notices are mailed (returned as stored); None stops them."""
+    user = _user(session, username)
+    user.email = checked_email(address)
+    return user.email
+
+
+def set_password(session: Session, username: str, password: str) -> int:
+    """A new password (and the lock-out cleared); returns the id whose old tokens must be revoked."""
+    if len(password) < MIN_PASSWORD:
+        raise FormInvalid(f"口令至少 {MIN_PASSWORD} 个字符 (at least {MIN_PASSWORD} characters)",
+                          {"/password": ["too short"]})
+    user = _user(session, username)
+    user.password_hash, user.failed_logins, user.locked_until = hash_password(password), 0, None
+    return user.id
+
+
+def role_holders(role: str, org_id: int | None, *columns: Any) -> Select[Any]:
+    """Active users holding `role` (in `org_id`, when given): who gets a role's notices, who can take a task."""
+    query = (select(*columns).join(UserRole, UserRole.user_id == User.id)
+             .where(UserRole.role == role, User.disabled.is_(False)))
+    return query if org_id is None else query.where(User.org_id == org_id)
+
+
+def usernames(conn: Connection, events: Iterable[dict[str, Any]]) -> dict[int, str]:
+    """id → username of the people who acted in these events (for histories people read)."""
+    ids = {e["user_id"] for e in events if e.get("user_id")}
+    if not ids:
+        return {}
+    return {user_id: name for user_id, name in conn.execute(select(User.id, User.username).where(User.id.in_(ids)))}

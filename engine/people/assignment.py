@@ -1,0 +1,88 @@
+"""Claiming, releasing and delegating a human task — task rows only, the workflow is untouched.
+
+Each change is one conditional UPDATE (`… WHERE assignee_id IS NULL`), so two clerks who claim
+the same task at the same moment cannot both win; the loser gets a conflict.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.base.clock import now
+from engine.base.errors import Conflict, Forbidden, NotFound
+from engine.bpmn.stepping import RUNNING
+from engine.people.access import Actor, can_see_task, may_do_task
+from engine.people.accounts import load_actor, role_holders
+from engine.store.db import Database
+from engine.store.models import Event, HumanTask, Instance, User
+
+
+def _task(session: Session, task_id: str, actor: Actor) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None or not can_see_task(actor, task.role, task.org_id, task.assignee_id):
+        raise NotFound(f"任务不存在 (no task {task_id})")
+    if task.state != "ready" or session.scalar(select(Instance.status).where(Instance.id == task.instance_id)) \
+            != RUNNING:
+        raise Conflict("任务已不可办理 (task is no longer open)")
+    return task
+
+
+def _assign(session: Session, task: HumanTask, expected: int | None, new: int | None, actor: Actor,
+            kind: str, detail: dict[str, object] | None = None) -> None:
+    guard = HumanTask.assignee_id.is_(None) if expected is None else HumanTask.assignee_id == expected
+    done = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready", guard)
+                           .values(assignee_id=new))
+    if done.rowcount != 1:
+        raise Conflict("任务已被他人认领 (the task was claimed by someone else; reload)")
+    session.execute(insert(Event).values(instance_id=task.instance_id, at=now(), kind=kind, task_id=task.id,
+                                         element_id=task.element_id, user_id=actor.id, detail=detail))
+
+
+def claim(db: Database, task_id: str, actor: Actor) -> None:
+    with db.write() as session:
+        task = _task(session, task_id, actor)
+        if task.assignee_id == actor.id:
+            return  # claiming what one holds changes nothing
+        if task.assignee_id is not None:
+            raise Conflict("任务已被他人认领 (the task is claimed by someone else)")
+        if not may_do_task(actor, task.role, task.org_id, None):
+            raise Forbidden(f"该任务需要角色 {task.role} (task needs the role {task.role} in its organisation)")
+        _assign(session, task, None, actor.id, actor, "task_claimed")
+
+
+def unclaim(db: Database, task_id: str, actor: Actor) -> None:
+    with db.write() as session:
+        task = _task(session, task_id, actor)
+        if task.assignee_id is None:
+            return
+        if task.assignee_id != actor.id and not actor.is_admin:
+            raise Forbidden("只能退回自己认领的任务 (only the assignee or an administrator may release it)")
+        _assign(session, task, task.assignee_id, None, actor, "task_unclaimed")
+
+
+def delegate(db: Database, task_id: str, username: str, actor: Actor) -> None:
+    """Hand a task to a colleague who could do it: same role, same organisation."""
+    with db.write() as session:
+        task = _task(session, task_id, actor)
+        if task.assignee_id not in (None, actor.id) and not actor.is_admin:
+            raise Forbidden("只能转交自己认领或未认领的任务 (only your own or unclaimed tasks can be delegated)")
+        if task.assignee_id is None and not (may_do_task(actor, task.role, task.org_id, None) or actor.is_admin):
+            raise Forbidden(f"该任务需要角色 {task.role} (task needs the role {task.role})")
+        try:
+            target = load_actor(session, username)
+        except NotFound:
+            raise NotFound(f"用户不存在 (no active user {username!r})", {"user": ["unknown user"]}) from None
+        if not may_do_task(target, task.role, task.org_id, None):
+            raise Forbidden(f"{username} 不具备该任务的角色 (user lacks the role {task.role} in the organisation)",
+                            {"user": ["cannot do this task"]})
+        _assign(session, task, task.assignee_id, target.id, actor, "task_delegated", {"to": username})
+
+
+def colleagues(db: Database, task_id: str, actor: Actor) -> list[dict[str, str]]:
+    """Who this task could be delegated to: active users with its role in its organisation, not the caller."""
+    with db.read() as session:
+        task = _task(session, task_id, actor)
+        query = (role_holders(task.role, task.org_id, User.username, User.display_name)
+                 .where(User.id != actor.id).order_by(User.username))
+        return [{"username": u, "display_name": d} for u, d in session.execute(query)]

@@ -1,0 +1,69 @@
+"""What the runtime hands back to its callers (CLI, API, workers): plain data, no ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.base.clock import now
+
+DUE_SOON = timedelta(days=1)  # without a `warnAt`, a task is due soon in its last day
+
+
+@dataclass
+class TaskView:
+    id: str
+    instance_id: int
+    case_number: str
+    process_key: str
+    element_id: str
+    name: str
+    role: str | None
+    org: str | None
+    form: str | None
+    state: str
+    created_at: datetime
+    due_at: datetime | None = None  # the task's deadline (`dueDate`) and SLA warning time (`warnAt`)
+    warn_at: datetime | None = None
+    supervised: bool = False  # 督办: the SLA sweep marked it when it went overdue
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_at is not None and self.due_at < now()
+
+    @property
+    def due_soon(self) -> bool:
+        """Not overdue yet, but past its warning time (or within its last day when it has none)."""
+        if self.due_at is None or self.overdue:
+            return False
+        return now() >= (self.warn_at or self.due_at - DUE_SOON)
+
+    def to_dict(self) -> dict[str, Any]:
+        times = {k: getattr(self, k) for k in ("created_at", "due_at", "warn_at")}
+        return {**asdict(self), **{k: v.isoformat() if v else None for k, v in times.items()},
+                "overdue": self.overdue, "due_soon": self.due_soon}
+
+
+@dataclass
+class InstanceView:
+    id: int
+    case_number: str
+    process_key: str
+    version: int
+    status: str
+    error: str | None = None
+    error_element: str | None = None
+    open_tasks: list[TaskView] = field(default_factory=list)
+    data: dict[str, Any] | None = None
+    events: list[dict[str, Any]] | None = None
+    diagram: dict[str, list[str]] | None = None  # BPMN element ids: completed and active
+    documents: list[dict[str, Any]] | None = None  # issued documents: name, seq, title, issued_at
+    history: list[dict[str, Any]] | None = None  # every field change: at, path, field, old, new, user, element
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if v is not None and k != "open_tasks"}
+        out["open_tasks"] = [t.to_dict() for t in self.open_tasks]
+        if self.documents is not None:
+            out["documents"] = [{**d, "issued_at": d["issued_at"].isoformat()} for d in self.documents]
+        return out
