@@ -6,9 +6,10 @@ state changes live in the engine, so the CLI, workers and the API behave the sam
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, UUIDConverter
@@ -63,6 +64,20 @@ def _parse_json_body() -> None:
         jsonvalues.loads(raw)
 
 
+def _enter_runtime_context(app: Flask, runtime: Runtime) -> None:
+    """Each request runs in its runtime's clock, calendar and script budget (engine/runtime/context.py)."""
+
+    @app.before_request
+    def enter() -> None:
+        g.runtime_context = ExitStack()
+        g.runtime_context.enter_context(runtime.context.entered())
+
+    @app.teardown_request
+    def leave(_: BaseException | None) -> None:
+        if (entered := g.pop("runtime_context", None)) is not None:
+            entered.close()
+
+
 class TongbanApi(Api):
     """flask-smorest, documenting errors as tongban sends them: `{"error", "message", "fields"}`."""
 
@@ -86,8 +101,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         MAX_CONTENT_LENGTH=MAX_UPLOAD + 64 * 1024,  # the upload plus its multipart envelope
     )
     app.json.ensure_ascii = False  # Chinese stays readable in responses
-    app.extensions["tongban"] = runtime or runtime_for(settings)
-    app.extensions["tongban_settings"] = settings
+    app.extensions["tongban"] = runtime = runtime or runtime_for(settings)
+    _enter_runtime_context(app, runtime)
     api = TongbanApi(app, spec_kwargs={"components": {"securitySchemes": security.SCHEMES}})
     for blueprint in (auth.blp, processes.blp, instances.blp, tasks.blp, attachments.blp, designer.blp, funds.blp,
                       notifications.blp):

@@ -8,7 +8,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.base.paging import MAX_LIMIT
-from engine.runtime.inbox import SORTS
+from engine.base.vocabulary import InstanceStatus
+from engine.runtime.inbox import SORTS, Scope
 
 
 class Text(fields.String):
@@ -144,7 +145,7 @@ class InstanceDetail(InstanceSummary):
 
 
 class InstanceQuery(Schema):
-    status = Text(validate=validate.OneOf(["running", "suspended", "completed", "terminated", "error"]))
+    status = Text(validate=validate.OneOf([s.value for s in InstanceStatus]))
     process = Text(validate=validate.Length(1, 100))
     case_number = Text(validate=validate.Length(1, 40))
     mine = fields.Boolean(load_default=False)
@@ -160,7 +161,7 @@ class InstancePage(Schema):
 
 
 class TaskQuery(Schema):
-    scope = Text(load_default="all", validate=validate.OneOf(["assigned", "candidate", "all"]))
+    scope = Text(load_default=Scope.ALL.value, validate=validate.OneOf([s.value for s in Scope]))
     process = Text(validate=validate.Length(1, 100))
     overdue = fields.Boolean(load_default=False)
     due_before = Instant()

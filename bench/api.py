@@ -28,7 +28,7 @@ from typing import Any
 from bench.engine import APPROVE, START, SUBMIT, p95
 
 ROOT = Path(__file__).resolve().parent.parent
-TONGBAN = (sys.executable, "-c", "from engine.cli.main import main; main()")
+TONGBAN = (sys.executable, "-c", "from api.cli import main; main()")
 REQUESTS = ("start", "complete submit", "inbox (clerk)", "complete approve", "whole instance")
 
 

@@ -3,6 +3,7 @@ set — unreachable means failure, never a skip), demo organisations and users, 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text, update
 
 from api import create_app
-from engine.base import clock, workdays
+from engine.base import clock
 from engine.base.settings import Settings
 from engine.definitions.catalogue import RoleCatalogue
 from engine.definitions.registry import deploy
@@ -23,7 +24,9 @@ from engine.people.accounts import add_user, ensure_org, hash_password
 from engine.runtime.runtime import Runtime
 from engine.store.db import Database
 from engine.store.models import Base, User
-from tests.support import PASSWORD, ROLES, repo_files
+from tests.support.http import PASSWORD
+from tests.support.repo import REPO, ROLES, repo_files
+from tests.support.supervision import qysq_cases
 
 PG_URL = os.environ.get("TONGBAN_TEST_DATABASE_URL")
 
@@ -78,10 +81,20 @@ def seeded(db: Database) -> Database:
     return db
 
 
+@pytest.fixture(autouse=True)
+def _own_clock() -> Iterator[None]:
+    """Each test has a clock of its own to travel (a runtime's context, when the test has one, sits on top)."""
+    with clock.using(clock.Clock()):
+        yield
+
+
 @pytest.fixture
-def runtime(seeded: Database, settings: Settings) -> Runtime:
+def runtime(seeded: Database, settings: Settings) -> Iterator[Runtime]:
+    """The test runs in this runtime's context: `clock.travel` moves its clock, `workdays` reads its calendar."""
     deploy(seeded, repo_files(), by="tests")
-    return Runtime(seeded, settings)
+    rt = Runtime(seeded, settings)
+    with rt.context.entered():
+        yield rt
 
 
 @pytest.fixture
@@ -92,11 +105,14 @@ def client(runtime: Runtime) -> FlaskClient:
     return create_app(runtime.settings, runtime).test_client()
 
 
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
-    # a Runtime points the process-wide calendar at its database, which is gone after its test: back to the
-    # package's tables (the calendar belongs in the runtime — issue 11 — until then each test starts clean)
-    workdays.use(workdays.CalendarSource(workdays.WorkingDayCalendar, ttl=float("inf")))
+@pytest.fixture
+def admin_client(client: FlaskClient, runtime: Runtime) -> FlaskClient:
+    """The app with the repository's role catalogue (the admin pages read processes/roles.yaml)."""
+    settings = dataclasses.replace(runtime.settings, processes_dir=REPO / "processes", forms_dir=REPO / "forms")
+    return create_app(settings, Runtime(runtime.db, settings)).test_client()
+
+
+@pytest.fixture
+def cases(runtime: Runtime) -> dict[str, int]:
+    """QYSQ cases with their facts, as the supervision dashboard counts them (runtime and browser tests)."""
+    return qysq_cases(runtime)

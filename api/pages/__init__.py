@@ -15,8 +15,10 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 from engine.base.settings import Settings
+from engine.people.access import Actor, is_applicant, may_administer, may_design, may_supervise
 
 from . import admin, auth, cases, designer, inbox, portal, supervision
+from .labels import page_labels
 
 LANGUAGES = ("zh", "en")
 csrf = CSRFProtect()
@@ -38,6 +40,14 @@ def _secret_key(settings: Settings) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def menu_flags(user: Actor | None) -> dict[str, bool]:
+    """What the menu offers the logged-in user, decided by engine.people.access (templates name no role)."""
+    if user is None:
+        return {"apply": False, "supervise": False, "design": False, "administer": False}
+    return {"apply": is_applicant(user), "supervise": may_supervise(user), "design": may_design(user),
+            "administer": may_administer(user)}
 
 
 def locale() -> str:
@@ -70,6 +80,8 @@ def install(app: Flask, settings: Settings) -> None:
     for blueprint in (auth.bp, portal.bp, inbox.bp, cases.bp, designer.bp, admin.bp, supervision.bp):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)
+    # globals, not context: the macros that name statuses and events are imported without the page's context
+    app.jinja_env.globals.update(page_labels())
 
     @app.template_filter("local")
     def _local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -81,5 +93,5 @@ def install(app: Flask, settings: Settings) -> None:
 
     @app.context_processor
     def _page_context() -> dict[str, object]:
-        return {"current_user": auth.page_actor() if "token" in session else None, "tz": settings.timezone,
-                "lang": str(get_locale())}
+        user = auth.page_actor() if "token" in session else None
+        return {"current_user": user, "can": menu_flags(user), "tz": settings.timezone, "lang": str(get_locale())}

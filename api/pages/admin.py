@@ -1,33 +1,25 @@
-"""Administrators' pages: users, organisations, the role catalogue and the working-day table of a new year."""
+"""Administrators' pages: users, organisations, the role catalogue and the working-day table of a new year.
+
+Only the HTTP side lives here (forms, flashed messages, redirects, templates): each use-case, with its
+permission check and its one transaction, is a function of engine.people.administration.
+"""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from engine.base import workdays
 from engine.base.errors import TongbanError
-from engine.base.workdays import YearTable, library_years, load_year
+from engine.base.workdays import YearTable, library_years
 from engine.definitions.catalogue import RoleCatalogue
-from engine.people.accounts import (
-    ORG_KINDS,
-    add_user,
-    disable_user,
-    ensure_org,
-    list_orgs,
-    list_users,
-    set_email,
-    set_password,
-)
-from engine.people.auth import revoke_all
-from engine.store.models import CalendarYear
+from engine.people import administration
+from engine.people.access import may_administer
+from engine.people.accounts import ORG_KINDS
 
 from ..security import actor, runtime
 from .auth import login_required
@@ -40,7 +32,7 @@ def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     @login_required
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not actor().is_admin:
+        if not may_administer(actor()):
             abort(403)
         return view(*args, **kwargs)
 
@@ -65,27 +57,23 @@ def _done(endpoint: str, message: str, error: TongbanError | None = None) -> Res
 def users() -> Any:
     if request.method == "POST":
         form = request.form
-        password = secrets.token_urlsafe(12)
         try:
-            with runtime().db.write() as session:
-                add_user(session, catalogue(), form["username"].strip(), form["org"], form.getlist("roles"),
-                         form.get("display_name") or None, password, form.get("email"))
+            password = administration.create_user(
+                runtime().db, actor(), catalogue(), form["username"].strip(), form["org"], form.getlist("roles"),
+                form.get("display_name") or None, email=form.get("email"))
         except TongbanError as exc:
             return _done("admin_pages.users", "", exc)
         return _done("admin_pages.users", _("用户 %(name)s 已创建，初始口令（只显示这一次）：%(pw)s",
                                             name=form["username"], pw=password))
-    with runtime().db.read() as session:
-        people, orgs = list_users(session), list_orgs(session)
-    return render_template("admin/users.html", users=people, orgs=orgs, roles=catalogue().roles.values(),
-                           title=_("用户"))
+    known = administration.directory(runtime().db, actor())
+    return render_template("admin/users.html", users=known.users, orgs=known.orgs,
+                           roles=administration.role_list(actor(), catalogue()), title=_("用户"))
 
 
 @bp.route("/users/<string:username>/disable", methods=["POST"])
 @admin_only
 def disable(username: str) -> Response:
-    with runtime().db.write() as session:
-        user_id = disable_user(session, username)
-    revoke_all(runtime().db, user_id)
+    administration.disable(runtime().db, actor(), username)
     return _done("admin_pages.users", _("用户 %(name)s 已停用", name=username))
 
 
@@ -94,8 +82,7 @@ def disable(username: str) -> Response:
 def change_email(username: str) -> Response:
     """Where copies of the user's notices are mailed; an empty address stops them."""
     try:
-        with runtime().db.write() as session:
-            stored = set_email(session, username, request.form.get("email"))
+        stored = administration.change_email(runtime().db, actor(), username, request.form.get("email"))
     except TongbanError as exc:
         return _done("admin_pages.users", "", exc)
     return _done("admin_pages.users", _("用户 %(name)s 的通知邮箱已设为 %(email)s", name=username, email=stored)
@@ -105,10 +92,7 @@ def change_email(username: str) -> Response:
 @bp.route("/users/<string:username>/password", methods=["POST"])
 @admin_only
 def reset_password(username: str) -> Response:
-    password = secrets.token_urlsafe(12)
-    with runtime().db.write() as session:
-        user_id = set_password(session, username, password)
-    revoke_all(runtime().db, user_id)
+    password = administration.reset_password(runtime().db, actor(), username)
     return _done("admin_pages.users", _("用户 %(name)s 的新口令（只显示这一次）：%(pw)s", name=username, pw=password))
 
 
@@ -118,21 +102,19 @@ def orgs() -> Any:
     if request.method == "POST":
         form = request.form
         try:
-            with runtime().db.write() as session:
-                ensure_org(session, form["code"].strip(), form["name"].strip(), form["kind"],
-                           form.get("credit_code") or None)
+            administration.ensure_organisation(runtime().db, actor(), form["code"].strip(), form["name"].strip(),
+                                               form["kind"], form.get("credit_code") or None)
         except TongbanError as exc:
             return _done("admin_pages.orgs", "", exc)
         return _done("admin_pages.orgs", _("组织 %(code)s 已就绪", code=form["code"]))
-    with runtime().db.read() as session:
-        rows = list_orgs(session)
-    return render_template("admin/orgs.html", orgs=rows, kinds=ORG_KINDS, title=_("组织"))
+    return render_template("admin/orgs.html", orgs=administration.organisations(runtime().db, actor()),
+                           kinds=ORG_KINDS, title=_("组织"))
 
 
 @bp.route("/roles")
 @admin_only
 def roles() -> Any:
-    return render_template("admin/roles.html", roles=catalogue().roles.values(), title=_("角色"))
+    return render_template("admin/roles.html", roles=administration.role_list(actor(), catalogue()), title=_("角色"))
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
@@ -148,14 +130,11 @@ def calendar() -> Any:
                 table = YearTable.from_csv(text, int(request.form.get("year") or 0))
             else:
                 table = YearTable.from_yaml(text)
-            with runtime().db.write() as session:
-                load_year(session, table, actor().username)
-            workdays.refresh()
+            administration.load_calendar_year(runtime().db, actor(), table)
         except TongbanError as exc:
             return _done("admin_pages.calendar", "", exc)
         return _done("admin_pages.calendar", _("%(year)s 年工作日安排已载入", year=table.year))
-    with runtime().db.read() as session:
-        loaded = list(session.scalars(select(CalendarYear).order_by(CalendarYear.year)))
+    loaded = administration.calendar_years(runtime().db, actor())
     years = library_years()
     return render_template("admin/calendar.html", loaded=loaded, first=years.start, last=years.stop - 1,
                            title=_("工作日历"))

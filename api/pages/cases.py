@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
 from engine.case.casesummary import open_steps
-from engine.runtime.caseview import labelled_data
+from engine.runtime.caseview import case_page
 from engine.runtime.inbox import InstanceFilter, list_instances
 
 from ..security import actor, runtime
@@ -30,6 +30,5 @@ def cases() -> Any:
 @bp.route("/cases/<id:instance_id>")
 @login_required
 def case(instance_id: int) -> Any:
-    view = runtime().instance(instance_id, actor(), detail=True)
-    return render_template("cases/detail.html", case=view, fields=labelled_data(runtime(), instance_id, actor()),
-                           title=view.case_number)
+    view, fields = case_page(runtime(), instance_id, actor())  # one read of the case, one deserialization
+    return render_template("cases/detail.html", case=view, fields=fields, title=view.case_number)

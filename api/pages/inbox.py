@@ -9,23 +9,32 @@ from flask_babel import gettext as _
 
 from engine.base.clock import now
 from engine.case.notifications import list_notifications
-from engine.runtime.caseview import labelled_data
-from engine.runtime.inbox import TaskFilter, list_tasks
+from engine.runtime.caseview import task_page
+from engine.runtime.inbox import Scope, TaskFilter, list_tasks
 
 from ..security import actor, runtime
 from .auth import login_required
+from .labels import SCOPE_LABELS
 
 bp = Blueprint("inbox_pages", __name__)
 
-TABS = ("assigned", "candidate", "all")
+#: (scope, label) per tab, in order
+TABS = tuple(SCOPE_LABELS.items())
+
+
+def _scope(asked: str | None) -> Scope:
+    """The tab asked for; what a reviewer can pick up unless it asked for a known one."""
+    try:
+        return Scope(asked)
+    except ValueError:
+        return Scope.CANDIDATE
 
 
 @bp.route("/inbox")
 @login_required
 def inbox() -> Any:
-    scope = request.args.get("scope", "candidate")
-    scope = scope if scope in TABS else "candidate"
-    flt = TaskFilter(scope=scope, process=request.args.get("process") or None,  # type: ignore[arg-type]
+    scope = _scope(request.args.get("scope"))
+    flt = TaskFilter(scope=scope, process=request.args.get("process") or None,
                      overdue=request.args.get("overdue") == "1", q=request.args.get("q") or None,
                      sort="-created" if request.args.get("sort") == "newest" else "created")
     tasks, cursor = list_tasks(runtime().db, actor(), flt, request.args.get("cursor"), 20)
@@ -36,9 +45,7 @@ def inbox() -> Any:
 @bp.route("/tasks/<task:task_id>")
 @login_required
 def task(task_id: str) -> Any:
-    detail = runtime().task_detail(task_id, actor())
-    case = runtime().instance(detail["instance"]["id"], actor(), detail=True)
-    fields = labelled_data(runtime(), case.id, actor())
+    detail, case, fields = task_page(runtime(), task_id, actor())  # one read of the case, one deserialization
     return render_template("inbox/task.html", task=detail, case=case, fields=fields, title=detail["name"])
 
 

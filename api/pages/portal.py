@@ -8,6 +8,8 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from engine.people.access import is_applicant
+
 from ..security import actor, runtime
 from .auth import login_required, page_actor
 
@@ -20,7 +22,7 @@ def home() -> Response:
     who = page_actor()
     if who is None:
         return redirect(url_for("auth_pages.login_page"))
-    return redirect(url_for("portal.services" if "applicant" in who.roles else "inbox_pages.inbox"))
+    return redirect(url_for("portal.services" if is_applicant(who) else "inbox_pages.inbox"))
 
 
 @bp.route("/services")

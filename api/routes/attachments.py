@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, send_file
+from flask import request, send_file
 from flask_smorest import Blueprint
 
 from engine.base.errors import FormInvalid
 from engine.case.attachments import add_attachment, add_draft, list_attachments, open_attachment
-from engine.store.blobs import BlobStore
 
 from ..schemas import AttachmentSchema, UploadSchema
 from ..security import REQUIRED, actor, runtime
 
 blp = Blueprint("attachments", __name__, description="附件 (attachments)")
-
-
-def blobs() -> BlobStore:
-    settings = current_app.extensions["tongban_settings"]
-    return BlobStore(settings.instance_dir / "blobs")
 
 
 @blp.route("/instances/<id:instance_id>/attachments", methods=["POST"])
@@ -31,7 +25,7 @@ def upload(instance_id: int) -> Any:
     upload = request.files.get("file")
     if upload is None:
         raise FormInvalid("请选择要上传的文件 (send the file as multipart field `file`)", {"/file": ["required"]})
-    return add_attachment(runtime().db, blobs(), instance_id, upload.stream, upload.filename or "",
+    return add_attachment(runtime().db, runtime().blobs, instance_id, upload.stream, upload.filename or "",
                           upload.mimetype, actor(), task_id=request.form.get("task_id") or None)
 
 
@@ -47,7 +41,7 @@ def upload_draft() -> Any:
     upload = request.files.get("file")
     if upload is None:
         raise FormInvalid("请选择要上传的文件 (send the file as multipart field `file`)", {"/file": ["required"]})
-    return add_draft(runtime().db, blobs(), upload.stream, upload.filename or "", upload.mimetype, actor())
+    return add_draft(runtime().db, runtime().blobs, upload.stream, upload.filename or "", upload.mimetype, actor())
 
 
 @blp.route("/instances/<id:instance_id>/attachments", methods=["GET"])
@@ -61,7 +55,7 @@ def index(instance_id: int) -> Any:
 @blp.doc(security=REQUIRED)
 @blp.response(200, content_type="application/octet-stream", description="the file")
 def download(instance_id: int, attachment_id: int) -> Any:
-    view, stream = open_attachment(runtime().db, blobs(), instance_id, attachment_id, actor())
+    view, stream = open_attachment(runtime().db, runtime().blobs, instance_id, attachment_id, actor())
     response = send_file(stream, mimetype=view.content_type, as_attachment=True, download_name=view.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

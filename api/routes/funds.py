@@ -6,9 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from engine.base.errors import NotFound
 from engine.case import ledger
-from engine.people.access import may_see_fund
 
 from ..schemas import FundBalances
 from ..security import REQUIRED, actor, runtime
@@ -21,10 +19,4 @@ blp = Blueprint("funds", __name__, description="楼宇发展基金 (building dev
 @blp.response(200, FundBalances)
 @blp.alt_response(404, description="no such fund, or not the caller's to see")
 def fund_balances(code: str) -> dict[str, Any]:
-    rows = None
-    if may_see_fund(actor()):
-        with runtime().db.reading() as conn:
-            rows = ledger.balances(conn, code)
-    if rows is None:
-        raise NotFound(f"基金不存在 (no fund {code})")
-    return {"fund_code": code, "balances": rows}
+    return {"fund_code": code, "balances": ledger.fund_balances(runtime().db, actor(), code)}

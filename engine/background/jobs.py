@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError as DatabaseUnreachable
 from engine.background import mail, sla, timers
 from engine.base.errors import NotFound
 from engine.base.settings import Settings
+from engine.base.vocabulary import TimerKind
 from engine.runtime.runtime import Runtime
 from engine.store.db import Database
 
@@ -135,7 +136,7 @@ def enqueue_due(runtime: Runtime, enqueue: Callable[[str, int], Any], batch: int
     lost with the broker is not lost for good, its lease runs out and the next sweep claims it again.
     """
     enqueued = 0
-    for kind, job in (("timer", FIRE_TIMER), ("service", RUN_SERVICE)):
+    for kind, job in ((TimerKind.TIMER, FIRE_TIMER), (TimerKind.SERVICE, RUN_SERVICE)):
         while instance_ids := timers.claim_due(runtime, batch, kind=kind):
             for instance_id in instance_ids:
                 enqueue(job, instance_id)
@@ -175,7 +176,8 @@ def sweep() -> int:
 def send_mail() -> int:
     """The beat's mail job: send the e-mail copies of notices that are due (none without SMTP settings)."""
     runtime = worker_runtime()
-    return mail.sweep(runtime.settings, runtime.db)
+    with runtime.context.entered():
+        return mail.sweep(runtime.settings, runtime.db)
 
 
 def dispatcher_for(settings: Settings) -> Callable[[int], None] | None:

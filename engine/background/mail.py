@@ -24,6 +24,7 @@ from sqlalchemy import Connection, select, update
 
 from engine.base.clock import now
 from engine.base.settings import Settings, SmtpSettings
+from engine.base.vocabulary import MailState
 from engine.store.db import Database
 from engine.store.models import Notification, User
 
@@ -49,13 +50,13 @@ class Mail:
 def claim(db: Database, lease: timedelta, limit: int = 50) -> list[Mail]:
     """Lease up to `limit` due mails (expiring the stale ones); the caller sends them and records how it went."""
     at = now()
-    pending = Notification.mail_state == "pending"
+    pending = Notification.mail_state == MailState.PENDING
     due = db.skip_locked(select(Notification.id).where(pending, Notification.mail_next_at <= at)
                          .order_by(Notification.mail_next_at).limit(limit))
     unreachable = select(User.id).where(User.email.is_(None) | User.disabled)  # address removed, or user disabled
     with db.writing() as conn:
         conn.execute(update(Notification).where(pending, Notification.created_at < at - MAX_AGE)
-                     .values(mail_state="expired", mail_next_at=None))
+                     .values(mail_state=MailState.EXPIRED, mail_next_at=None))
         conn.execute(update(Notification).where(pending, Notification.user_id.in_(unreachable))
                      .values(mail_state=None, mail_next_at=None))
         ids = conn.execute(due).scalars().all()
@@ -97,7 +98,7 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
     return server
 
 
-def _record(conn: Connection, mail: Mail, state: str, next_at: datetime | None) -> None:
+def _record(conn: Connection, mail: Mail, state: MailState, next_at: datetime | None) -> None:
     conn.execute(update(Notification).where(Notification.id == mail.notification_id)
                  .values(mail_state=state, mail_next_at=next_at, mail_attempts=Notification.mail_attempts + 1))
 
@@ -108,11 +109,11 @@ def _failed(conn: Connection, mail: Mail, at: datetime, error: Exception, perman
     if permanent or attempt >= ATTEMPTS:
         log.error("通知邮件发送失败 (notice %s to %s not mailed, attempt %d): %s", mail.notification_id, mail.to,
                   attempt, error)
-        _record(conn, mail, "failed", None)
+        _record(conn, mail, MailState.FAILED, None)
     else:
         log.warning("通知邮件暂未发出，稍后重试 (notice %s to %s, attempt %d, retried later): %s",
                     mail.notification_id, mail.to, attempt, error)
-        _record(conn, mail, "pending", at + BACKOFF * 2 ** (attempt - 1))
+        _record(conn, mail, MailState.PENDING, at + BACKOFF * 2 ** (attempt - 1))
 
 
 def send(smtp: SmtpSettings, db: Database, mails: list[Mail]) -> int:
@@ -141,7 +142,7 @@ def send(smtp: SmtpSettings, db: Database, mails: list[Mail]) -> int:
     with db.writing() as conn:
         for mail, error, permanent in outcomes:
             if error is None:
-                _record(conn, mail, "sent", None)
+                _record(conn, mail, MailState.SENT, None)
             else:
                 _failed(conn, mail, at, error, permanent)
     return sum(error is None for _, error, _ in outcomes)

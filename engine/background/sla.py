@@ -24,8 +24,11 @@ from sqlalchemy import Connection, String, cast, exists, literal, or_, select, u
 
 from engine.base import workdays
 from engine.base.clock import now
-from engine.bpmn.stepping import ERROR
-from engine.case.notifications import Notice, holders, raise_notice
+from engine.base.notice import Notice
+from engine.base.vocabulary import HumanTaskState, InstanceStatus, NoticeKind
+from engine.case.notifications import holders, raise_notice
+from engine.people.access import ADMIN, DISPATCHER, INSPECTION_OFFICE
+from engine.runtime.context import in_context
 from engine.runtime.runtime import Runtime
 from engine.store.models import HumanTask, Instance, Notification
 
@@ -35,8 +38,8 @@ WARNED, DUE_DAY, SUPERVISED, REPORTED = 1, 2, 3, 4
 DONE = REPORTED  # nothing further will happen to the task
 REPORT_AFTER = 5  # working days after the deadline, still open → 督查室
 RETRY_CALENDAR = timedelta(hours=1)  # a deadline in a year not loaded yet: look again later
-DISPATCHER, INSPECTION_OFFICE, ADMIN = "dispatcher", "inspection_office", "admin"
-_KIND = {WARNED: "sla_warning", DUE_DAY: "due_today", SUPERVISED: "overdue", REPORTED: "escalation_report"}
+_KIND = {WARNED: NoticeKind.SLA_WARNING, DUE_DAY: NoticeKind.DUE_TODAY, SUPERVISED: NoticeKind.OVERDUE,
+         REPORTED: NoticeKind.ESCALATION_REPORT}
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _advance(runtime: Runtime, task: _Task, at: datetime) -> int:
         values: dict[str, Any] = {"sla_stage": stage, "sla_next_at": next_at}
         if SUPERVISED in fresh:
             values["supervised_at"] = at
-        won = conn.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready",
+        won = conn.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == HumanTaskState.READY,
                                                    HumanTask.sla_stage == task.sla_stage).values(**values)).rowcount
         if not won:
             return 0  # another sweeper moved it, or it was completed meanwhile
@@ -120,24 +123,26 @@ def _advance(runtime: Runtime, task: _Task, at: datetime) -> int:
 def _incidents(conn: Connection) -> int:
     """Cases that went into their error state since the last look: one notice per failure, to administrators."""
     subject = literal("instance:") + cast(Instance.id, String) + literal(":") + cast(Instance.version, String)
-    told = exists(select(Notification.id).where(Notification.kind == "incident", Notification.subject == subject))
+    told = exists(select(Notification.id).where(Notification.kind == NoticeKind.INCIDENT,
+                                                Notification.subject == subject))
     rows = conn.execute(select(Instance.id, Instance.version, Instance.case_number, Instance.error_element,
-                               Instance.error_message).where(Instance.status == ERROR, ~told)).all()
+                               Instance.error_message).where(Instance.status == InstanceStatus.ERROR, ~told)).all()
     admins = holders(conn, ADMIN) if rows else []
     return sum(raise_notice(conn, Notice(
-        "incident", f"instance:{r.id}:{r.version}",
+        NoticeKind.INCIDENT, f"instance:{r.id}:{r.version}",
         f"办件 {r.case_number} 在“{r.error_element}”出错：{r.error_message}",
         f"case {r.case_number} failed at {r.error_element!r}: {r.error_message}", r.id), admins, ADMIN)
         for r in rows)
 
 
+@in_context
 def sweep(runtime: Runtime, limit: int = 500) -> int:
     """Notify whatever SLA stage came due and every new incident; returns how many notices were raised."""
     at = now()
     due = (select(HumanTask.id, HumanTask.instance_id, Instance.case_number, HumanTask.name, HumanTask.role,
                   HumanTask.org_id, HumanTask.assignee_id, HumanTask.due_at, HumanTask.warn_at, HumanTask.sla_stage)
            .join(Instance, Instance.id == HumanTask.instance_id)
-           .where(HumanTask.state == "ready", HumanTask.sla_stage < DONE,
+           .where(HumanTask.state == HumanTaskState.READY, HumanTask.sla_stage < DONE,
                   or_(HumanTask.due_at.is_not(None), HumanTask.warn_at.is_not(None)),
                   or_(HumanTask.sla_next_at.is_(None), HumanTask.sla_next_at <= at))
            .order_by(HumanTask.sla_next_at).limit(limit))

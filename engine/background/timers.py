@@ -17,21 +17,24 @@ from engine.background import sla
 from engine.base.clock import now
 from engine.base.errors import Conflict, TongbanError
 from engine.base.periodic import Periodic
+from engine.base.vocabulary import InstanceStatus, TimerKind, TimerState
+from engine.runtime.context import in_context
 from engine.runtime.runtime import Runtime
 from engine.store.models import Instance, Timer
 
 log = logging.getLogger(__name__)
 
 
+@in_context
 def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None,
-              kind: str | None = None) -> list[int]:
+              kind: TimerKind | None = None) -> list[int]:
     """Lease up to `limit` due rows (of one `kind`: timer or service, when given) for `lease` (default: the
     `timer_lease` setting); returns their instances."""
     at = now()
     lease = runtime.settings.timer_lease if lease is None else lease
     # a suspended or failed case's rows wait for it: resuming or retrying it fires what came due meanwhile
-    running = exists().where(Instance.id == Timer.instance_id, Instance.status == "running")
-    due = (select(Timer.id).where(Timer.state == "waiting", Timer.due_at <= at,
+    running = exists().where(Instance.id == Timer.instance_id, Instance.status == InstanceStatus.RUNNING)
+    due = (select(Timer.id).where(Timer.state == TimerState.WAITING, Timer.due_at <= at,
                                   (Timer.claimed_until.is_(None)) | (Timer.claimed_until < at), running)
            .order_by(Timer.due_at).limit(limit))
     if kind is not None:
@@ -54,7 +57,8 @@ def fire(runtime: Runtime, instance_id: int) -> bool:
         return False  # someone else stepped the instance: their step saw the timer too
 
 
-def sweep(runtime: Runtime, limit: int = 100, kind: str | None = None) -> int:
+@in_context
+def sweep(runtime: Runtime, limit: int = 100, kind: TimerKind | None = None) -> int:
     """Claim and fire what is due now (of one kind, when given); returns how many instances were advanced."""
     fired = 0
     for instance_id in claim_due(runtime, limit, kind=kind):

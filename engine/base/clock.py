@@ -1,40 +1,68 @@
 """The one place that says "now", so scenarios and tests can move time without sleeping.
 
-SpiffWorkflow's timer events read `datetime.now(timezone.utc)` themselves; `attach_to_spiff`
-points that module's `datetime` at a subclass whose `now()` asks this clock, so a timer that
-is due after a `travel()` fires on the next advance, exactly as it would after waiting.
+Each runtime owns a `Clock`; a context variable says which clock the code running now asks
+(engine/runtime/context.py enters a runtime's for each request, job and command), so a scenario's
+`travel()` moves its own runtime's time and nobody else's. Code outside any runtime reads the real
+clock, which cannot travel.
+
+SpiffWorkflow's timer events read this clock too (engine/bpmn/state.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 
-_offset = timedelta(0)
+from engine.base.scoped import scoped
+
+
+class Clock:
+    """Real time plus an offset that `travel` moves: one per runtime."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def travel(self, delta: timedelta) -> None:
+        """Move this clock forward (or back) for everything that asks it."""
+        self.offset += delta
+
+    def reset(self) -> None:
+        self.offset = timedelta(0)
+
+
+class _RealClock(Clock):
+    """What code outside any runtime reads: moving it would move every runtime of the process."""
+
+    def travel(self, delta: timedelta) -> None:
+        raise RuntimeError("the real clock cannot travel: travel a runtime's clock (enter its context first)")
+
+
+REAL = _RealClock()
+_current: ContextVar[Clock] = ContextVar("tongban_clock", default=REAL)
+
+
+def current() -> Clock:
+    return _current.get()
 
 
 def now() -> datetime:
-    return datetime.now(UTC) + _offset
+    return _current.get().now()
 
 
 def travel(delta: timedelta) -> None:
-    """Move the clock forward (or back) for everything that asks `now()`."""
-    global _offset
-    _offset += delta
+    """Move the current runtime's clock (scenarios and tests)."""
+    _current.get().travel(delta)
 
 
 def reset() -> None:
-    global _offset
-    _offset = timedelta(0)
+    """Back to real time for the current runtime's clock."""
+    _current.get().reset()
 
 
-class _ClockDatetime(datetime):
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        current = now()
-        return current.astimezone(tz) if tz is not None else current.astimezone().replace(tzinfo=None)
-
-
-def attach_to_spiff() -> None:
-    from SpiffWorkflow.bpmn.specs.event_definitions import timer
-
-    timer.datetime = _ClockDatetime
+def using(clock: Clock) -> AbstractContextManager[Clock]:
+    """Make `clock` the one that code in this context (thread, task) asks, until the block ends."""
+    return scoped(_current, clock)

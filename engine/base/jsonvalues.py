@@ -237,3 +237,8 @@ def _integer(digits: str) -> int:
     """Too long an integer is never parsed (slow, and past 4,300 digits a ValueError): it stands in as one
     just past the bound, which `problems` then reports at its path."""
     return int(digits) if len(digits) - digits.startswith("-") <= MAX_DIGITS else _BOUND
+
+
+def escape(key: str) -> str:
+    """A field name as one JSON-pointer segment (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")

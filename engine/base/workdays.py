@@ -34,6 +34,8 @@ import io
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta, tzinfo
 from functools import cache, cached_property
@@ -43,12 +45,9 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from engine.base import clock
 from engine.base.errors import TongbanError
-from engine.store.models import CalendarYear
+from engine.base.scoped import scoped
 
 CHINA = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
@@ -335,27 +334,6 @@ class WorkingDayCalendar:
         return total
 
 
-def load_year(session: Session, table: YearTable, by: str) -> CalendarYear:
-    """Store (or replace) an administrator's table for one year; it overrides the package's."""
-    row = session.get(CalendarYear, table.year) or CalendarYear(year=table.year)
-    row.holidays = sorted(d.isoformat() for d in table.holidays)
-    row.workdays = sorted(d.isoformat() for d in table.workdays)
-    row.loaded_at = clock.now()
-    row.loaded_by = by
-    session.add(row)
-    return row
-
-
-def calendar_from_db(session: Session, tz: tzinfo = CHINA) -> WorkingDayCalendar:
-    """The calendar in force: the package's tables overridden by every loaded year."""
-    loaded = {
-        row.year: YearTable(row.year, frozenset(map(date.fromisoformat, row.holidays)),
-                            frozenset(map(date.fromisoformat, row.workdays)))
-        for row in session.scalars(select(CalendarYear))
-    }
-    return WorkingDayCalendar(loaded, tz)
-
-
 class CalendarSource:
     """The calendar scripts and timers use: the database's tables, re-read at most every `ttl` seconds.
 
@@ -377,18 +355,21 @@ class CalendarSource:
         self._calendar = None
 
 
-_source = CalendarSource(WorkingDayCalendar, ttl=float("inf"))  # the package's tables until a runtime installs one
-
-
-def use(source: CalendarSource) -> None:
-    global _source
-    _source = source
+#: outside any runtime: the package's tables only (a runtime enters its own source, which reads its database)
+PACKAGE_ONLY = CalendarSource(WorkingDayCalendar, ttl=float("inf"))
+_current: ContextVar[CalendarSource] = ContextVar("tongban_calendar", default=PACKAGE_ONLY)
 
 
 def current() -> WorkingDayCalendar:
-    return _source.get()
+    """The calendar the code running now counts with: its runtime's (engine/runtime/context.py)."""
+    return _current.get().get()
 
 
 def refresh() -> None:
-    """After an administrator loads a year: this process sees it at once (others within their ttl)."""
-    _source.refresh()
+    """After an administrator loads a year: this runtime sees it at once (other processes within their ttl)."""
+    _current.get().refresh()
+
+
+def using(source: CalendarSource) -> AbstractContextManager[CalendarSource]:
+    """Make `source` the calendar of code in this context (thread, task) until the block ends."""
+    return scoped(_current, source)

@@ -22,8 +22,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from engine.base.scoped import scoped
 from engine.base.settings import ScriptBudget
 
 #: How often the watchdog looks while an evaluation runs: the most a budget is overrun by, give or take
@@ -34,6 +37,20 @@ TICK = 0.01
 GRACE = 1.0
 
 T = TypeVar("T")
+
+#: outside any runtime: the TONGBAN_SCRIPT_* variables the process started with (a runtime enters its settings')
+FROM_ENVIRONMENT = ScriptBudget.from_env(os.environ)
+_current: ContextVar[ScriptBudget] = ContextVar("tongban_script_budget", default=FROM_ENVIRONMENT)
+
+
+def current() -> ScriptBudget:
+    """The budget of the runtime whose code runs now (engine/runtime/context.py)."""
+    return _current.get()
+
+
+def using(limits: ScriptBudget) -> AbstractContextManager[ScriptBudget]:
+    """Make `limits` the budget of evaluations in this context (thread, task) until the block ends."""
+    return scoped(_current, limits)
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _cpu_clock: Callable[[int], int] | None = getattr(time, "pthread_getcpuclockid", None)

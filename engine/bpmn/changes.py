@@ -18,7 +18,8 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task, TaskState
 
-from engine.definitions.writescope import escape
+from engine.base.jsonvalues import escape
+from engine.base.vocabulary import EventKind
 
 _ABSENT: Any = object()
 
@@ -33,7 +34,7 @@ def preset(values: Mapping[str, Any], element: str | None) -> list[dict[str, Any
     """A `data_changed` event for the values a form sets itself (read-only defaults), by its element."""
     if not values:
         return []
-    return [{"kind": "data_changed", "element_id": element, "user_id": None,
+    return [{"kind": EventKind.DATA_CHANGED, "element_id": element, "user_id": None,
              "detail": {"changes": submission({}, values)}}]
 
 
@@ -65,7 +66,7 @@ def automatic(workflow: BpmnWorkflow, since: float) -> Iterator[dict[str, Any]]:
     for task in sorted(ran, key=lambda t: t.last_state_change):
         changes = diff(task.parent.data, task.data)
         if changes:
-            yield {"kind": "data_changed", "task_id": str(task.id), "element_id": _element(task),
+            yield {"kind": EventKind.DATA_CHANGED, "task_id": str(task.id), "element_id": _element(task),
                    "user_id": None, "detail": {"changes": changes}}
 
 

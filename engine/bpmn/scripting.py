@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import ast
 import operator
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
@@ -82,11 +81,6 @@ POW_MOD_WORK = 4096**3
 #: The file name scripts are compiled under; the budget may stop them there or in this module's guards.
 SCRIPT_FILE = "<script>"
 _INTERRUPTIBLE = frozenset({SCRIPT_FILE, __file__})
-
-#: What nobody passes a budget gets: the TONGBAN_SCRIPT_* variables the process started with (Settings reads
-#: the same ones; a Runtime built with other settings passes its `script_budget` to RestrictedEnvironment).
-DEFAULT_BUDGET = ScriptBudget.from_env(os.environ)
-
 
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
     node = ast.copy_location(ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[]), like)
@@ -727,6 +721,7 @@ class _Guards:
 
 @lru_cache(maxsize=16)
 def _guards(limits: ScriptBudget) -> _Guards:
+    """One set of guards per budget, shared by every evaluation with it (they keep no state)."""
     return _Guards(limits)
 
 
@@ -799,7 +794,7 @@ HELPERS: dict[str, Any] = {
     "id_number_valid": id_number_valid,
 }
 
-_RESERVED = set(_guards(DEFAULT_BUDGET).names) | set(HELPERS)
+_RESERVED = set(_guards(ScriptBudget()).names) | set(HELPERS)
 
 
 @lru_cache(maxsize=4096)
@@ -861,23 +856,26 @@ def _run(limits: ScriptBudget, body: Callable[..., Any], *args: Any) -> Any:
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Task data is the script's namespace, as in SpiffWorkflow's TaskDataEnvironment; each evaluation runs
-    within `budget` (the process default unless the caller has its settings' `script_budget` to pass)."""
+    within `budget`, or else the budget of the runtime whose code runs now (engine/bpmn/budget.py `current`)."""
 
-    def __init__(self, budget: ScriptBudget = DEFAULT_BUDGET) -> None:
+    def __init__(self, budget: ScriptBudget | None = None) -> None:
         super().__init__()
         self.budget = budget
-        self._guards = _guards(budget)
 
     def evaluate(self, expression: str, context: Mapping[str, Any], external_context: Any = None) -> Any:
-        namespace = {**(external_context or {}), **context, **HELPERS, **self._guards.names}
-        return _run(self.budget, _evaluated, self._guards, expression.strip(), namespace)
+        limits = self.budget or budget.current()
+        guards = _guards(limits)
+        namespace = {**(external_context or {}), **context, **HELPERS, **guards.names}
+        return _run(limits, _evaluated, guards, expression.strip(), namespace)
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         clash = _RESERVED.intersection(context)
         if clash:
             raise ScriptRefused(f"数据字段与内置函数重名 (data field shadows a helper): {sorted(clash)}")
-        namespace = {**(external_context or {}), **context, **HELPERS, **self._guards.names}
-        values = _run(self.budget, _executed, self._guards, script, namespace, set(external_context or ()))
+        limits = self.budget or budget.current()
+        guards = _guards(limits)
+        namespace = {**(external_context or {}), **context, **HELPERS, **guards.names}
+        values = _run(limits, _executed, guards, script, namespace, set(external_context or ()))
         for key in list(context):
             if key not in namespace:
                 del context[key]
@@ -885,5 +883,5 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
 
-def script_engine(budget: ScriptBudget = DEFAULT_BUDGET) -> PythonScriptEngine:
+def script_engine(budget: ScriptBudget | None = None) -> PythonScriptEngine:
     return PythonScriptEngine(environment=RestrictedEnvironment(budget))

@@ -39,8 +39,9 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from engine.base.notice import Notice
 from engine.base.settings import Settings
-from engine.case.notifications import Notice
+from engine.base.vocabulary import NoticeKind
 
 ENTRY_POINTS = "tongban.services"
 MAX_BACKOFF = timedelta(hours=1)
@@ -77,7 +78,7 @@ class RoleNotice:
     task_id: str
 
     def notice(self, instance_id: int) -> Notice:
-        return Notice("service_notice", f"service:{self.task_id}", self.text_zh, self.text_en, instance_id)
+        return Notice(NoticeKind.SERVICE_NOTICE, f"service:{self.task_id}", self.text_zh, self.text_en, instance_id)
 
 
 @dataclass

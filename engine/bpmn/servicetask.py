@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task, TaskState
 
 from engine.base.clock import now
+from engine.base.vocabulary import EventKind
 from engine.bpmn import services
 from engine.bpmn.scripting import as_moment
 
@@ -44,7 +45,8 @@ class ServiceTask(SpiffServiceTask):
                                             exception=exc) from None
             at = now() + calls.backoff(attempt, self.retry_backoff_base)
             task.internal_data[RETRY] = {"attempt": attempt, "at": at.isoformat(), "error": str(exc)}
-            calls.events.append({"kind": "service_retry_scheduled", "task_id": str(task.id), "element_id": self.bpmn_id,
+            calls.events.append({"kind": EventKind.SERVICE_RETRY_SCHEDULED, "task_id": str(task.id),
+                                 "element_id": self.bpmn_id,
                                  "detail": {**detail, "retry_at": at.isoformat(), "error": str(exc)}})
             return None
         except services.ServiceError as exc:
@@ -53,7 +55,7 @@ class ServiceTask(SpiffServiceTask):
             failed = services.ServiceError(f"服务 {self.operation_name} 出错 (operator failed): {exc!r}")
             raise WorkflowTaskException(str(failed), task=task, exception=failed) from exc
         task.data[self.result_variable] = json.loads(json.dumps(result, ensure_ascii=False, default=str))
-        calls.events.append({"kind": "service_called", "task_id": str(task.id), "element_id": self.bpmn_id,
+        calls.events.append({"kind": EventKind.SERVICE_CALLED, "task_id": str(task.id), "element_id": self.bpmn_id,
                              "detail": detail})
         return True
 

@@ -10,20 +10,43 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from threading import Lock
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions import timer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.base import clock
 from engine.bpmn.scripting import script_engine
-from engine.definitions.compiler import CompiledProcess
 
-clock.attach_to_spiff()
+
+class _ClockDatetime(datetime):
+    """SpiffWorkflow's timer events read `datetime.now(timezone.utc)` themselves: pointing that module's `datetime`
+    here makes them ask the current runtime's clock, so a timer due after a `travel()` fires on the next advance,
+    exactly as it would after waiting."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        current = clock.now()
+        return current.astimezone(tz) if tz is not None else current.astimezone().replace(tzinfo=None)
+
+
+timer.datetime = _ClockDatetime
+
+
+class Specs(Protocol):
+    """What restoring a workflow needs of a compiled process (engine/definitions/compiler.py)."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+
+
+S = TypeVar("S", bound=Specs)
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -33,7 +56,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict[str, Any], compiled: CompiledProcess | None = None) -> BpmnWorkflow:
+    def from_dict(self, dct: dict[str, Any], compiled: Specs | None = None) -> BpmnWorkflow:
         if compiled is None:
             raise ValueError("a spec-less workflow can only be restored with its compiled process")
         workflow = self.target_class(compiled.spec, compiled.subprocess_specs, deserializing=True)
@@ -51,7 +74,7 @@ _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_CONFIG))
 _ENGINE = script_engine()
 
 
-def new_workflow(compiled: CompiledProcess) -> BpmnWorkflow:
+def new_workflow(compiled: Specs) -> BpmnWorkflow:
     return BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=_ENGINE)
 
 
@@ -59,7 +82,7 @@ def dumps(workflow: BpmnWorkflow) -> bytes:
     return _SERIALIZER.serialize_json(workflow).encode()
 
 
-def loads(blob: bytes, compiled: CompiledProcess) -> BpmnWorkflow:
+def loads(blob: bytes, compiled: Specs) -> BpmnWorkflow:
     dct = json.loads(blob)
     _SERIALIZER.migrate(dct)
     workflow = _SERIALIZER.registry.restore(dct, compiled=compiled)
@@ -67,15 +90,15 @@ def loads(blob: bytes, compiled: CompiledProcess) -> BpmnWorkflow:
     return workflow
 
 
-class SpecCache:
+class SpecCache(Generic[S]):
     """Compiled processes by content hash, bounded LRU; compiling happens outside the lock's fast path."""
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._items: OrderedDict[str, CompiledProcess] = OrderedDict()
+        self._items: OrderedDict[str, S] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, content_hash: str, build: Callable[[], CompiledProcess]) -> CompiledProcess:
+    def get(self, content_hash: str, build: Callable[[], S]) -> S:
         with self._lock:
             hit = self._items.get(content_hash)
             if hit is not None:

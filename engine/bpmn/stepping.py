@@ -15,12 +15,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
+from engine.base.vocabulary import EventKind, InstanceStatus
 from engine.bpmn import changes, servicetask
 from engine.bpmn.scripting import ScriptRefused
 from engine.bpmn.services import RoleNotice, ServiceCalls, ServiceError
-
-RUNNING, SUSPENDED, COMPLETED, TERMINATED, ERROR = "running", "suspended", "completed", "terminated", "error"
-ENDED = frozenset({COMPLETED, TERMINATED})
 
 
 @dataclass
@@ -28,7 +26,7 @@ class Step:
     """What one step produced in memory, before anything is written."""
 
     workflow: BpmnWorkflow
-    status: str
+    status: InstanceStatus
     events: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     error_element: str | None = None
@@ -54,19 +52,19 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: 
         message = str(cause if isinstance(cause, ScriptRefused | ServiceError) else exc).rstrip(". ")
         events.extend(calls.events)
         events.extend(changes.automatic(workflow, since))
-        events.append({"kind": "error", "element_id": element, "detail": {"message": message}})
-        return Step(workflow, ERROR, events, message, element, calls.notices)
+        events.append({"kind": EventKind.ERROR, "element_id": element, "detail": {"message": message}})
+        return Step(workflow, InstanceStatus.ERROR, events, message, element, calls.notices)
     events.extend(calls.events)
     events.extend(changes.automatic(workflow, since))
     # Messages thrown for no catcher in this case leave the state (they would pile up in it) and
     # go on record; routing them to other cases by correlation is not built yet.
-    events.extend({"kind": "message_thrown", "detail": {"message": e.event_definition.name}}
+    events.extend({"kind": EventKind.MESSAGE_THROWN, "detail": {"message": e.event_definition.name}}
                   for e in workflow.get_events())
     if workflow.is_completed():
-        outcome = TERMINATED if _terminated(workflow) else COMPLETED
-        events.append({"kind": "ended", "detail": {"outcome": outcome}})
+        outcome = InstanceStatus.TERMINATED if _terminated(workflow) else InstanceStatus.COMPLETED
+        events.append({"kind": EventKind.ENDED, "detail": {"outcome": outcome}})
         return Step(workflow, outcome, events, notices=calls.notices)
-    return Step(workflow, RUNNING, events, notices=calls.notices)
+    return Step(workflow, InstanceStatus.RUNNING, events, notices=calls.notices)
 
 
 def _terminated(workflow: BpmnWorkflow) -> bool:

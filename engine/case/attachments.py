@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select, update
 from engine.base.clock import now
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.paging import MAX_ID
+from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus
 from engine.case.comments import task_of, visible_instance
 from engine.definitions.forms import Form
 from engine.people.access import Actor, may_do_task
@@ -50,8 +51,9 @@ def _store(db: Database, blobs: BlobStore, stream: BinaryIO, filename: str, cont
         session.add(row)
         session.flush()
         if instance_id is not None:
-            session.add(Event(instance_id=instance_id, at=at, kind="attached", task_id=task_id, user_id=actor.id,
-                              data_hash=stored.sha256, detail={"attachment_id": row.id, "filename": stored.filename}))
+            session.add(Event(instance_id=instance_id, at=at, kind=EventKind.ATTACHED, task_id=task_id,
+                              user_id=actor.id, data_hash=stored.sha256,
+                              detail={"attachment_id": row.id, "filename": stored.filename}))
     return AttachmentView(row.id, instance_id, task_id, row.filename, row.content_type, row.size, row.sha256,
                           actor.username, at)
 
@@ -61,12 +63,12 @@ def add_attachment(db: Database, blobs: BlobStore, instance_id: int, stream: Bin
     """Check access first (nothing is stored for a case the caller cannot see), then store by content."""
     with db.read() as session:
         instance = visible_instance(session, instance_id, actor)
-        if instance.status != "running":
+        if instance.status != InstanceStatus.RUNNING:
             raise Conflict(f"办件已{instance.status}，不能再添加附件 (the case is {instance.status}: no more files)")
         task = task_of(session, instance_id, task_id)
         if task is not None:
             row = session.get(HumanTask, task)
-            if row.state != "ready" or not may_do_task(actor, row.role, row.org_id, row.assignee_id):
+            if row.state != HumanTaskState.READY or not may_do_task(actor, row.role, row.org_id, row.assignee_id):
                 raise Forbidden("只能为自己办理中的环节上传附件 (files go with a step only its holder is working on)",
                                 {"task_id": ["not a step you are working on"]})
     return _store(db, blobs, stream, filename, content_type, actor, instance_id, task_id)

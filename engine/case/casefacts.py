@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.bpmn.stepping import data_holders
+from engine.case.output import StepOutput
 from engine.store.models import CaseFact
 
 MAX_VALUE = 200  # case_facts.value
@@ -64,10 +65,12 @@ def _instant(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None  # a naive time names no instant
 
 
-def record(conn: Connection, names: tuple[str, ...], instance_id: int, workflow: BpmnWorkflow) -> None:
-    """Upsert the declared keys' current values for one case (in the caller's transaction)."""
+def record(conn: Connection, out: StepOutput) -> None:
+    """Upsert the declared keys' current values for the step's case (a side product, in the step's transaction)."""
+    names = out.compiled.manifest.report
     if not names:
         return
-    rows = [{"instance_id": instance_id, "name": n, **typed(v)} for n, v in current_values(workflow, names).items()]
+    rows = [{"instance_id": out.instance_id, "name": n, **typed(v)}
+            for n, v in current_values(out.workflow, names).items()]
     if rows:
         conn.execute(_UPSERT[conn.dialect.name], rows)

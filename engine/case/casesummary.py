@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from engine.base.vocabulary import HumanTaskState
 from engine.store.db import Database
 from engine.store.models import HumanTask
 
@@ -19,7 +20,8 @@ def open_steps(db: Database, instance_ids: Iterable[int]) -> dict[int, list[tupl
     if not ids:
         return steps
     query = (select(HumanTask.instance_id, HumanTask.name, HumanTask.due_at)
-             .where(HumanTask.instance_id.in_(ids), HumanTask.state == "ready").order_by(HumanTask.created_at))
+             .where(HumanTask.instance_id.in_(ids), HumanTask.state == HumanTaskState.READY)
+             .order_by(HumanTask.created_at))
     with db.reading() as conn:
         for instance_id, name, due in conn.execute(query):
             steps[instance_id].append((name, due))

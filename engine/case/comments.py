@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.base.clock import now
 from engine.base.errors import FormInvalid, NotFound
+from engine.base.vocabulary import EventKind
 from engine.people.access import Actor, scope_instances
 from engine.store.db import Database
 from engine.store.models import Comment, Event, HumanTask, Instance, User
@@ -60,7 +61,7 @@ def add_comment(db: Database, instance_id: int, body: str, actor: Actor, task_id
                           user_id=actor.id, body=text, created_at=now())
         session.add(comment)
         session.flush()
-        session.add(Event(instance_id=instance_id, at=comment.created_at, kind="commented", task_id=task_id,
+        session.add(Event(instance_id=instance_id, at=comment.created_at, kind=EventKind.COMMENTED, task_id=task_id,
                           user_id=actor.id, detail={"comment_id": comment.id}))
     return CommentView(comment.id, instance_id, task_id, actor.username, text, comment.created_at)
 

@@ -15,79 +15,31 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import Connection, func, select
 
 from engine.base.errors import FormInvalid, NotFound
-from engine.definitions.workspace import Files
+from engine.case.output import StepOutput
 from engine.store.models import Document, Instance
 
-TEMPLATES_NAME = "documents.yaml"
-DOCUMENT_PROPERTY = "document"
 FONT = Path(__file__).resolve().parent / "fonts" / "NotoSerifSC-Regular-subset.otf"
-_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)  # plain text: the PDF is not HTML
-
-
-@dataclass(frozen=True)
-class Template:
-    name: str
-    title: str
-    office: str
-    body: str
-
-    def render(self, data: dict[str, Any]) -> str:
-        return _ENV.from_string(self.body).render(data).strip()
-
-
-def folder_of(path: str) -> str:
-    return path.rsplit("/", 1)[0] + "/"
-
-
-def load_templates(path: str, content: bytes) -> dict[str, Template]:
-    """Parse a `documents.yaml`; ValueError names the template and what is wrong (validate reports it)."""
-    try:
-        raw = yaml.safe_load(content) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: 不是有效的 YAML (not valid YAML): {exc}") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: 应为“名称: 模板”的映射 (expected a mapping of name → template)")
-    templates = {}
-    for name, spec in raw.items():
-        if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) for k in ("title", "office", "body")):
-            raise ValueError(f"{path} [{name}]: 须有 title、office、body 三个文本 (needs text title, office and body)")
-        try:
-            _ENV.parse(spec["body"])
-        except TemplateError as exc:
-            raise ValueError(f"{path} [{name}]: 模板语法错误 (template syntax error): {exc}") from None
-        templates[str(name)] = Template(str(name), spec["title"], spec["office"], spec["body"])
-    return templates
-
-
-def templates_for(files: Files, process_path: str) -> dict[str, Template]:
-    """The templates of the folder a process file lives in (empty when it has none)."""
-    path = folder_of(process_path) + TEMPLATES_NAME
-    return load_templates(path, files[path]) if path in files else {}
-
-
-def names(value: str | None) -> list[str]:
-    return [n.strip() for n in (value or "").split(",") if n.strip()]
 
 
 # -- issuing (inside a step's transaction) -------------------------------------------------------
 
-def issue(conn: Connection, instance_id: int, workflow: Any, elements: dict[str, list[str]],
-          templates: dict[str, Template], at: datetime, tz: tzinfo) -> None:
-    """Issue the documents of elements that have completed and not yet issued them (in the step's transaction).
+def issue(conn: Connection, out: StepOutput) -> None:
+    """Issue the documents of elements that have completed and not yet issued them (a side product, in the
+    step's transaction).
 
-    `elements` maps element id → template names. The unique key (instance, task, name) makes issuing
-    idempotent: a step re-run after a lost race or a retried job issues nothing twice.
+    The process's `document_elements` map element id → template names. The unique key (instance, task, name)
+    makes issuing idempotent: a step re-run after a lost race or a retried job issues nothing twice.
     """
+    elements = out.compiled.document_elements
     if not elements:
         return
-    pending = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+    instance_id, templates, at, tz = out.instance_id, out.compiled.documents, out.at, out.timezone
+    pending = [t for t in out.workflow.get_tasks(state=TaskState.COMPLETED)
                if getattr(t.task_spec, "bpmn_id", None) in elements]
     if not pending:
         return

@@ -12,7 +12,6 @@ for the same money are serialised (SELECT … FOR UPDATE on PostgreSQL, BEGIN IM
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,10 +21,13 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine.base.errors import FormInvalid, TongbanError
+from engine.base.errors import FormInvalid, NotFound, TongbanError
 from engine.bpmn.scripting import RestrictedEnvironment
 from engine.bpmn.stepping import element_of
+from engine.case.output import StepOutput
 from engine.definitions.compiler import CompiledProcess
+from engine.people.access import Actor, may_see_fund
+from engine.store.db import Database
 from engine.store.models import FundAccount, LedgerEntry
 
 CREDIT, DEBIT = "credit", "debit"
@@ -162,12 +164,13 @@ def _unposted(conn: Connection, workflow: BpmnWorkflow, instance_id: int) -> lis
     return [t for t in done if str(t.id) not in posted]
 
 
-def post(conn: Connection, compiled: CompiledProcess, workflow: BpmnWorkflow, instance_id: int, at: datetime,
-         user_id: int | None) -> int:
-    """Post what this step completed, in the caller's transaction; returns the number of entries."""
-    if not has_ledger(compiled):
-        return 0
-    tasks = _unposted(conn, workflow, instance_id)
+def post(conn: Connection, out: StepOutput) -> None:
+    """Post what this step completed (the `fund_ledger` side product, in the step's transaction): a process
+    that lists it but has no ledger element pays nothing. FormInvalid refuses the whole step."""
+    if not has_ledger(out.compiled):
+        return
+    instance_id, at, user_id = out.instance_id, out.at, out.user_id
+    tasks = _unposted(conn, out.workflow, instance_id)
     for p in (posting(t) for t in tasks):
         balance = _account(conn, p.fund_code, p.source.code)
         _check(p, balance)
@@ -179,7 +182,6 @@ def post(conn: Connection, compiled: CompiledProcess, workflow: BpmnWorkflow, in
             fund_code=p.fund_code, source=p.source.code, cash=p.source.cash, direction=p.direction, amount=p.amount,
             purpose=p.source.purpose, category=p.category, instance_id=instance_id, task_id=str(p.task.id),
             element_id=element_of(p.task), at=at, user_id=user_id))
-    return len(tasks)
 
 
 def balances(conn: Connection, fund: str) -> list[dict[str, Any]] | None:
@@ -193,3 +195,15 @@ def balances(conn: Connection, fund: str) -> list[dict[str, Any]] | None:
     return [{"source": s.code, "name": {"zh": s.zh, "en": s.en}, "cash": s.cash, "purpose": s.purpose,
              "balance": str(accounts.get(s.code, Decimal(0)).quantize(CENT)),
              "entries": rows[s.code].entries if s.code in rows else 0} for s in SOURCES.values()]
+
+
+def fund_balances(db: Database, actor: Actor, fund: str) -> list[dict[str, Any]]:
+    """A fund's balances for someone who may read its books (engine.people.access.may_see_fund); NotFound when
+    there is no such fund or it is not the actor's to see — the two are not told apart."""
+    rows = None
+    if may_see_fund(actor):
+        with db.reading() as conn:
+            rows = balances(conn, fund)
+    if rows is None:
+        raise NotFound(f"基金不存在 (no fund {fund})")
+    return rows

@@ -7,7 +7,6 @@ for a user with an e-mail address is also queued for mailing (engine/background/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -17,24 +16,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.base import paging
 from engine.base.clock import now
 from engine.base.errors import NotFound
+from engine.base.notice import Notice
+from engine.base.vocabulary import MailState, NoticeKind
+from engine.case.output import StepOutput
 from engine.people.access import Actor, notification_visible
 from engine.people.accounts import role_holders
 from engine.store.db import Database
 from engine.store.models import Notification, User
 
-KINDS = ("sla_warning", "due_today", "overdue", "escalation_report", "incident", "service_notice")
-
-
-@dataclass(frozen=True)
-class Notice:
-    """What to say, about what: one notice before it is fanned out to its recipients."""
-
-    kind: str
-    subject: str
-    text_zh: str
-    text_en: str
-    instance_id: int | None = None
-    task_id: str | None = None
+KINDS = tuple(NoticeKind)
 
 
 def holders(conn: Connection, role: str, org_id: int | None = None) -> list[int]:
@@ -53,11 +43,18 @@ def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: st
     mailed = set(conn.execute(select(User.id).where(User.id.in_(set(user_ids)), User.email.is_not(None))).scalars())
     rows = [{"user_id": u, "role": role, "org_id": org_id, "kind": notice.kind, "subject": notice.subject,
              "instance_id": notice.instance_id, "task_id": notice.task_id, "text_zh": notice.text_zh,
-             "text_en": notice.text_en, "created_at": at, "mail_state": "pending" if u in mailed else None,
+             "text_en": notice.text_en, "created_at": at, "mail_state": MailState.PENDING if u in mailed else None,
              "mail_next_at": at if u in mailed else None} for u in sorted(set(user_ids))]
     inserted = conn.execute(dialect_insert(Notification).values(rows).on_conflict_do_nothing(
         index_elements=["subject", "kind", "user_id"]).returning(Notification.id))  # rowcount is -1 on psycopg
     return len(inserted.all())
+
+
+def raise_requested(conn: Connection, out: StepOutput) -> None:
+    """The notices the step's service tasks asked for (`notify`), to the holders of each role (a side product)."""
+    for asked in out.step.notices:
+        org_id = out.org_id(conn, asked.org_code) if asked.org_code else None
+        raise_notice(conn, asked.notice(out.instance_id), holders(conn, asked.role, org_id), asked.role, org_id)
 
 
 def _view(n: Notification) -> dict[str, Any]:

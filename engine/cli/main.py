@@ -16,6 +16,7 @@ from engine.base.errors import TongbanError
 from engine.base.jsonvalues import MalformedJSON
 from engine.base.problems import errors_in
 from engine.base.settings import Settings, SettingsInvalid
+from engine.base.vocabulary import InstanceStatus
 from engine.definitions.catalogue import RoleCatalogue
 from engine.definitions.registry import deploy as deploy_files
 from engine.definitions.registry import validate as validate_files
@@ -38,6 +39,8 @@ class Context:
             from engine.background.jobs import runtime_for  # Celery is only imported by commands that need a runtime
 
             self._runtime = runtime_for(self.settings)
+            # the rest of the command runs in the runtime's clock, calendar and budget (engine/runtime/context.py)
+            click.get_current_context().find_root().with_resource(self._runtime.context.entered())
         return self._runtime
 
     def files(self, path: str | None) -> dict[str, bytes]:
@@ -107,31 +110,6 @@ def read_data(value: str) -> Any:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """楼宇通办 tongban — BPMN services for the enterprises in a district's office buildings."""
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
-    """运行 Web 服务 (serve the API; embedded default, no other server needed).
-
-    For production run it under gunicorn: `gunicorn -w 4 'api:create_app()'`.
-    """
-    from werkzeug.serving import run_simple
-
-    from api import create_app
-    from engine.background import mail
-    from engine.background.timers import TimerThread
-    from engine.base.periodic import Periodic
-
-    ctx.runtime.db.upgrade()
-    ctx.runtime.db.background_checkpoints()  # SQLite: keeps the write-ahead log's upkeep out of requests
-    if ctx.settings.broker_url is None:  # embedded mode: this process does what `tongban beat` and workers would
-        TimerThread(ctx.runtime).start()
-        if ctx.settings.smtp is not None:
-            Periodic("tongban-mail", lambda: mail.sweep(ctx.settings, ctx.runtime.db), mail.EVERY).start()
-    run_simple(host, port, create_app(ctx.settings, ctx.runtime), threaded=True)
 
 
 @main.group()
@@ -242,7 +220,7 @@ def _actor(ctx: Context, username: str | None) -> Actor:
 
 
 @main.command()
-@click.option("--status", default=None)
+@click.option("--status", type=click.Choice([s.value for s in InstanceStatus]), default=None)
 @click.option("--as", "username", default=None, help="只看该用户可见的 (scope to this user)")
 @json_option
 @pass_ctx

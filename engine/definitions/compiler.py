@@ -26,10 +26,10 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from engine.base.problems import Problem
 from engine.base.xmlsafe import UnsafeXml, parse_xml
 from engine.bpmn.servicetask import ServiceTask
-from engine.bpmn.unsupported import find_unsupported
-from engine.case.documents import DOCUMENT_PROPERTY, TEMPLATES_NAME, Template, folder_of, names, templates_for
 from engine.definitions.catalogue import Role, RoleCatalogue
 from engine.definitions.forms import Form, load_form
+from engine.definitions.templates import DOCUMENT_PROPERTY, TEMPLATES_NAME, Template, folder_of, names, templates_for
+from engine.definitions.unsupported import find_unsupported
 from engine.definitions.workspace import FORMS, ROLES_PATH, Files, Manifest, content_hash, manifests
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from lxml import etree
 
 from engine.bpmn.scripting import data_names
-from engine.case.documents import folder_of
 from engine.definitions.compiler import (
     BPMN_NS,
     DUE_PROPERTY,
@@ -28,6 +27,7 @@ from engine.definitions.compiler import (
     ParsedWorkspace,
     properties,
 )
+from engine.definitions.templates import folder_of
 from engine.definitions.writescope import marked_fields
 
 INPUT_MARK = "x-input"

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.base.vocabulary import Product
 from engine.bpmn.scripting import HELPERS, ScriptRefused, check, data_names
 from engine.bpmn.services import misuse
-from engine.case.documents import DOCUMENT_PROPERTY, TEMPLATES_NAME, folder_of, load_templates, names
 from engine.definitions.compiler import (
     BPMN_NS,
     DUE_PROPERTY,
@@ -27,6 +27,7 @@ from engine.definitions.compiler import (
     properties,
 )
 from engine.definitions.humaninput import logic_reads_only_intended_input
+from engine.definitions.templates import DOCUMENT_PROPERTY, TEMPLATES_NAME, folder_of, load_templates, names
 from engine.definitions.workspace import FORMS
 
 Rule = Callable[[ParsedWorkspace], None]
@@ -215,6 +216,35 @@ def manifests_point_at_processes(ws: ParsedWorkspace) -> None:
                            "a lane mapped to a role: that role may start the process)")
 
 
+#: the element property that posts to the building fund's ledger (engine/case/ledger.py)
+LEDGER_PROPERTY = "ledger"
+
+
+def ledger_elements_have_the_fund_ledger(ws: ParsedWorkspace) -> None:
+    """An element that posts to the fund ledger needs `products: [fund_ledger]` in its process.yaml
+    (engine/case/products.py): listed without it, its postings would never be made; a process.yaml without
+    `products:` still posts, as before the key existed, and is told to say so."""
+    for manifest in ws.manifests:
+        if manifest.products is not None and Product.FUND_LEDGER in manifest.products:
+            continue
+        files = ws.dependencies(manifest.key)
+        posting = [(path, element.get("id")) for path, process in ws.process_elements() if path in files
+                   for element in process.iter() if isinstance(element.tag, str)
+                   and LEDGER_PROPERTY in properties(element)]
+        if not posting:
+            continue
+        elements = sorted({element for _, element in posting})
+        if manifest.products is None:
+            ws.problem(manifest.path, None, f"元素 {elements} 记入基金台账，请在 process.yaml 中写明 "
+                       f"products: [{Product.FUND_LEDGER}] (elements {elements} post to the fund ledger: list "
+                       f"{Product.FUND_LEDGER} under products)", "warning")
+        else:
+            for path, element in posting:
+                ws.problem(path, element, f"元素记入基金台账，但 {manifest.path} 的 products 未列出 "
+                           f"{Product.FUND_LEDGER}，不会记账 (the element posts to the fund ledger, but the products "
+                           f"of {manifest.path} leave out {Product.FUND_LEDGER}: nothing would be posted)")
+
+
 def documents_resolve(ws: ParsedWorkspace) -> None:
     """Every `document` property names a template of its folder's documents.yaml, and the templates parse."""
     templates: dict[str, dict[str, object]] = {}
@@ -282,6 +312,7 @@ RULES: tuple[Rule, ...] = (
     service_tasks_resolve,
     gateways_are_complete,
     manifests_point_at_processes,
+    ledger_elements_have_the_fund_ledger,
     documents_resolve,
     logic_reads_only_intended_input,
     loops_wait_somewhere,

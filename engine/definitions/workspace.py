@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from engine.base.vocabulary import Product
+
 PROCESSES = "processes/"
 FORMS = "forms/"
 ROLES_PATH = PROCESSES + "roles.yaml"
@@ -54,7 +56,9 @@ class Manifest:
     """processes/<folder>/process.yaml: a process applicants can start, and how its cases are numbered.
 
     `report` names the data keys whose current values every step copies into `case_facts`, so
-    reports group cases by them in SQL instead of reading each case's workflow.
+    reports group cases by them in SQL instead of reading each case's workflow. `products` names the side
+    products its steps write beyond the always-on ones (engine/case/products.py), e.g. `[fund_ledger]`;
+    None when the file has no `products:` (as every version deployed before the key existed).
     """
 
     path: str
@@ -63,6 +67,7 @@ class Manifest:
     name_zh: str
     name_en: str
     report: tuple[str, ...] = ()
+    products: tuple[Product, ...] | None = None
 
     @classmethod
     def from_yaml(cls, path: str, content: bytes) -> Manifest:
@@ -75,7 +80,8 @@ class Manifest:
         if not code.replace("-", "").isalnum() or not code.isupper():
             raise ManifestError(path, "办件编号代码须为大写字母 (code must be upper-case letters, e.g. ZZS)")
         return cls(path, str(raw["key"]), code, name.get("zh", ""), name.get("en", name.get("zh", "")),
-                   _report_keys(path, content, raw.get("report", [])))
+                   _report_keys(path, content, raw.get("report", [])),
+                   _products(path, content, raw["products"]) if "products" in raw else None)
 
 
 def _report_keys(path: str, content: bytes, report: object) -> tuple[str, ...]:
@@ -92,10 +98,25 @@ def _report_keys(path: str, content: bytes, report: object) -> tuple[str, ...]:
     return tuple(report)
 
 
-def _line(content: bytes, index: int | None) -> int | None:
-    """1-based line of the `report` value (or of its index-th item) in the manifest's YAML."""
+def _products(path: str, content: bytes, products: object) -> tuple[Product, ...]:
+    """`products:` must list side products the engine has (engine/base/vocabulary.py `Product`), each once."""
+    known = ", ".join(Product)
+    if not isinstance(products, list):
+        raise ManifestError(path, f"products 须为附带产物名称列表 (products must be a list of side products, e.g. "
+                            f"[fund_ledger]; known: {known})", _line(content, None, "products"))
+    for index, name in enumerate(products):
+        if not isinstance(name, str) or name not in Product.__members__.values():
+            raise ManifestError(path, f"products 第 {index + 1} 项 {name!r} 不是已有的附带产物，可选：{known} "
+                                f"(unknown side product {name!r}; known: {known})", _line(content, index, "products"))
+        if name in products[:index]:
+            raise ManifestError(path, f"products 重复列出 {name!r} (listed twice)", _line(content, index, "products"))
+    return tuple(Product(name) for name in products)
+
+
+def _line(content: bytes, index: int | None, key: str = "report") -> int | None:
+    """1-based line of the `key` value (or of its index-th item) in the manifest's YAML."""
     root = yaml.compose(content)
-    node = next((v for k, v in root.value if k.value == "report"), None) if isinstance(root, yaml.MappingNode) else None
+    node = next((v for k, v in root.value if k.value == key), None) if isinstance(root, yaml.MappingNode) else None
     if isinstance(node, yaml.SequenceNode) and index is not None and index < len(node.value):
         node = node.value[index]
     return node.start_mark.line + 1 if node is not None else None

@@ -22,6 +22,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from engine.base.jsonvalues import escape
+
 UNDECLARED = "表单未声明此字段，不能写入 (the form does not declare this field: it cannot be written)"
 READ_ONLY = "只读字段，不能写入 (read-only field: it cannot be written)"
 #: What `additionalProperties: true` declares: any key, and anything under it (a designer's free-form map)
@@ -191,8 +193,3 @@ def _resolve(root: dict[str, Any], ref: str) -> Any:
 @lru_cache(maxsize=256)
 def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
-
-
-def escape(key: str) -> str:
-    """A field name as one JSON-pointer segment (RFC 6901)."""
-    return key.replace("~", "~0").replace("/", "~1")

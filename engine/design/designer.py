@@ -23,17 +23,16 @@ from engine.definitions.compiler import BPMN_NS, FORM_PROPERTY, properties
 from engine.definitions.registry import Deployed, deploy, validate
 from engine.definitions.workspace import FORMS, PROCESSES, Files, manifests, read_tree
 from engine.design.scenarios import Report, discover, run_bounded
-from engine.people.access import Actor
+from engine.people.access import Actor, may_design
 from engine.store.db import Database
 from engine.store.models import ProcessVersion
 
 #: Diagrams, decision tables and forms; manifests and the role catalogue are changed through review, not here.
 EDITABLE = (".bpmn", ".dmn", ".json")
-DESIGN_ROLES = frozenset({"designer", "admin"})
 
 
 def require_designer(actor: Actor) -> None:
-    if not actor.roles & DESIGN_ROLES:
+    if not may_design(actor):
         raise Forbidden("需要流程设计人员角色 (process designers only)")
 
 

@@ -38,6 +38,7 @@ from engine.background import timers
 from engine.base import clock, workdays
 from engine.base.errors import FormInvalid, NotFound, TongbanError
 from engine.base.settings import Settings
+from engine.base.vocabulary import ENDED, InstanceStatus, OrgKind, TimerKind
 from engine.base.xmlsafe import parse_xml
 from engine.bpmn import state
 from engine.bpmn.services import ScriptedReplies
@@ -50,7 +51,6 @@ from engine.design.demo import DEMO_ORGS
 from engine.people.access import Actor
 from engine.people.accounts import add_user, ensure_org, load_actor
 from engine.runtime.runtime import SYSTEM, Runtime
-from engine.store.blobs import BlobStore
 from engine.store.db import Database
 from engine.store.models import Instance
 
@@ -87,7 +87,7 @@ SCHEMA = {
                   "properties": {"as": _AS, "data": _DATA, "expect_error": _FIELDS}},
         "steps": {"type": "array", "items": _STEP},
         "expect": {"type": "object", "additionalProperties": False, "properties": {
-            "status": {"enum": ["completed", "terminated", "running", "error", "suspended"]},
+            "status": {"enum": list(InstanceStatus)},
             "data": _DATA,
             "documents": {"type": "array", "items": {
                 "type": "object", "required": ["name"], "additionalProperties": False,
@@ -257,7 +257,7 @@ class Runner:
                 ensure_org(session, code, name, kind, credit)
         deploy(self.db, files, by="scenarios")  # refuses a folder without a role catalogue, naming it
         self.catalogue = RoleCatalogue.from_yaml(files[ROLES_PATH])
-        self.blobs = BlobStore(workdir / "blobs")
+        self.blobs = self.runtime.blobs  # blobs/ in the workdir: the runtime's instance folder
         self.coverage: dict[str, Coverage] = {}
         self._users: dict[tuple[str, str], Actor] = {}
 
@@ -270,7 +270,7 @@ class Runner:
         spec = self.catalogue.roles.get(role)
         if spec is None:
             raise ScenarioFailed(f"未知角色 (unknown role {role!r})")
-        org = spec.org or org or (_SCENARIO_ENTERPRISE[0] if spec.org_kind == "enterprise" else "platform")
+        org = spec.org or org or (_SCENARIO_ENTERPRISE[0] if spec.org_kind == OrgKind.ENTERPRISE else "platform")
         if (role, org) not in self._users:
             username = f"{role}.{org}"
             with self.db.write() as session:
@@ -283,6 +283,11 @@ class Runner:
 
     # steps ------------------------------------------------------------------------------------
     def run(self, scenario: Scenario) -> Result:
+        """Play one scenario in this runner's runtime context: its clock jumps move nobody else's time."""
+        with self.runtime.context.entered():
+            return self._play(scenario)
+
+    def _play(self, scenario: Scenario) -> Result:
         spec = scenario.spec
         clock.reset()
         if spec.get("clock"):
@@ -370,7 +375,7 @@ class Runner:
 
     def _call_services(self) -> None:
         """The service calls a step made due: the server's timer thread makes them within a second."""
-        while timers.sweep(self.runtime, kind="service"):
+        while timers.sweep(self.runtime, kind=TimerKind.SERVICE):
             pass
 
     def _fire(self, instance: int) -> None:
@@ -416,7 +421,7 @@ class Runner:
 
     def _retire(self, instance: int) -> None:
         """A case a scenario leaves running must not fire its timers into the next scenario."""
-        if self.runtime.instance(instance, SYSTEM).status in ("running", "suspended", "error"):
+        if self.runtime.instance(instance, SYSTEM).status not in ENDED:
             self.runtime.terminate(instance, SYSTEM)
 
 

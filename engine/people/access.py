@@ -13,13 +13,23 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.base.vocabulary import OrgKind
 from engine.store.models import HumanTask, Instance, Notification
 
+#: Role codes the code itself relies on (the catalogue, processes/roles.yaml, holds them all).
 ADMIN = "admin"
 APPLICANT = "applicant"
+DESIGNER = "designer"
+DISPATCHER = "dispatcher"
+FUND_COMMITTEE = "fund_committee"
+FUND_SECRETARIAT = "fund_secretariat"
+INSPECTION_OFFICE = "inspection_office"
+WINDOW_CLERK = "window_clerk"
 #: Who watches deadlines district-wide (the 135 supervision dashboard): the enterprise-service
 #: centre's dispatchers, the inspection office (督查室) and administrators.
-SUPERVISORS = frozenset({"dispatcher", "inspection_office", ADMIN})
+SUPERVISORS = frozenset({DISPATCHER, INSPECTION_OFFICE, ADMIN})
+#: Who edits, validates and deploys processes and forms from the browser.
+DESIGNERS = frozenset({DESIGNER, ADMIN})
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class Actor:
 
     @property
     def is_admin(self) -> bool:
-        return ADMIN in self.roles
+        return is_admin(self)
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ def notification_visible(actor: Actor) -> ColumnElement[bool]:
 def scope_instances(query: Select, actor: Actor) -> Select:
     if actor.is_admin:
         return query
-    own = Instance.enterprise_id == actor.org_id if actor.org_kind == "enterprise" else None
+    own = Instance.enterprise_id == actor.org_id if actor.org_kind == OrgKind.ENTERPRISE else None
     via_task = exists(
         select(HumanTask.id).where(HumanTask.instance_id == Instance.id, task_visible(actor))
     )
@@ -95,13 +105,13 @@ def instance_branches(actor: Actor) -> list[tuple[ColumnElement[int], Branch]]:
         return [(Instance.id, Branch(true()))]
     branches: list[tuple[ColumnElement[int], Branch]] = [
         (HumanTask.instance_id, b) for b in (task_assigned(actor), *task_offered(actor))]
-    if actor.org_kind == "enterprise":
+    if actor.org_kind == OrgKind.ENTERPRISE:
         branches.insert(0, (Instance.id, Branch(Instance.enterprise_id == actor.org_id, (Instance.enterprise_id,))))
     return branches
 
 
 #: Who may read a building fund's balances: its secretariat, its committee and administrators.
-FUND_VIEWERS = frozenset({"fund_secretariat", "fund_committee", ADMIN})
+FUND_VIEWERS = frozenset({FUND_SECRETARIAT, FUND_COMMITTEE, ADMIN})
 
 
 def may_see_fund(actor: Actor) -> bool:
@@ -114,13 +124,33 @@ def may_supervise(actor: Actor) -> bool:
     return not SUPERVISORS.isdisjoint(actor.roles)
 
 
+def is_admin(actor: Actor) -> bool:
+    """Administrators see every case and task (`scope_*` leave their queries alone)."""
+    return ADMIN in actor.roles
+
+
+def is_applicant(actor: Actor) -> bool:
+    """An enterprise's applicant: its pages start from the services it can apply for, not from an inbox."""
+    return APPLICANT in actor.roles
+
+
+def may_administer(actor: Actor) -> bool:
+    """Users, organisations, the role catalogue and the working-day calendar are the administrators' alone."""
+    return is_admin(actor)
+
+
+def may_design(actor: Actor) -> bool:
+    """Reading, saving, validating and deploying process and form files (the browser modeler)."""
+    return not DESIGNERS.isdisjoint(actor.roles)
+
+
 #: Who sees a case's personal data (ID numbers) in full: the enterprise it belongs to, the window clerks who
 #: check the applicant's identity, and administrators; departments that review one aspect see it masked.
-PERSONAL_DATA_VIEWERS = frozenset({"window_clerk", ADMIN})
+PERSONAL_DATA_VIEWERS = frozenset({WINDOW_CLERK, ADMIN})
 
 
 def may_see_personal_data(actor: Actor, enterprise_id: int | None) -> bool:
-    if actor.org_kind == "enterprise":
+    if actor.org_kind == OrgKind.ENTERPRISE:
         return enterprise_id == actor.org_id
     return not PERSONAL_DATA_VIEWERS.isdisjoint(actor.roles)
 

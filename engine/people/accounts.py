@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from engine.base.clock import now
 from engine.base.errors import FormInvalid, NotFound, TongbanError
+from engine.base.vocabulary import OrgKind
 from engine.definitions.catalogue import RoleCatalogue
 from engine.people.access import Actor
 from engine.store.models import Organisation, User, UserRole
 
-ORG_KINDS = ("enterprise", "department", "office")
+#: the organisation kinds as plain strings (click.Choice and the admin page list them)
+ORG_KINDS = tuple(k.value for k in OrgKind)
 HASHER = PasswordHasher()
 _DUMMY_HASH = HASHER.hash("timing equaliser: unknown users cost as much as known ones")
 
@@ -102,7 +104,8 @@ def list_orgs(session: Session) -> list[Organisation]:
 
 
 def disable_user(session: Session, username: str) -> int:
-    """Disable the account; returns its id so the caller revokes its tokens after the commit."""
+    """Disable the account; returns its id, whose tokens the same transaction must revoke
+    (engine.people.administration.disable does both)."""
     user = _user(session, username)
     user.disabled = True
     return user.id

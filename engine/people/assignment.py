@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.base.clock import now
 from engine.base.errors import Conflict, Forbidden, NotFound
-from engine.bpmn.stepping import RUNNING
+from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus
 from engine.people.access import Actor, can_see_task, may_do_task
 from engine.people.accounts import load_actor, role_holders
 from engine.store.db import Database
@@ -22,8 +22,8 @@ def _task(session: Session, task_id: str, actor: Actor) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None or not can_see_task(actor, task.role, task.org_id, task.assignee_id):
         raise NotFound(f"任务不存在 (no task {task_id})")
-    if task.state != "ready" or session.scalar(select(Instance.status).where(Instance.id == task.instance_id)) \
-            != RUNNING:
+    status = session.scalar(select(Instance.status).where(Instance.id == task.instance_id))
+    if task.state != HumanTaskState.READY or status != InstanceStatus.RUNNING:
         raise Conflict("任务已不可办理 (task is no longer open)")
     return task
 
@@ -31,8 +31,8 @@ def _task(session: Session, task_id: str, actor: Actor) -> HumanTask:
 def _assign(session: Session, task: HumanTask, expected: int | None, new: int | None, actor: Actor,
             kind: str, detail: dict[str, object] | None = None) -> None:
     guard = HumanTask.assignee_id.is_(None) if expected is None else HumanTask.assignee_id == expected
-    done = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready", guard)
-                           .values(assignee_id=new))
+    ready = HumanTask.state == HumanTaskState.READY
+    done = session.execute(update(HumanTask).where(HumanTask.id == task.id, ready, guard).values(assignee_id=new))
     if done.rowcount != 1:
         raise Conflict("任务已被他人认领 (the task was claimed by someone else; reload)")
     session.execute(insert(Event).values(instance_id=task.instance_id, at=now(), kind=kind, task_id=task.id,
@@ -48,7 +48,7 @@ def claim(db: Database, task_id: str, actor: Actor) -> None:
             raise Conflict("任务已被他人认领 (the task is claimed by someone else)")
         if not may_do_task(actor, task.role, task.org_id, None):
             raise Forbidden(f"该任务需要角色 {task.role} (task needs the role {task.role} in its organisation)")
-        _assign(session, task, None, actor.id, actor, "task_claimed")
+        _assign(session, task, None, actor.id, actor, EventKind.TASK_CLAIMED)
 
 
 def unclaim(db: Database, task_id: str, actor: Actor) -> None:
@@ -58,7 +58,7 @@ def unclaim(db: Database, task_id: str, actor: Actor) -> None:
             return
         if task.assignee_id != actor.id and not actor.is_admin:
             raise Forbidden("只能退回自己认领的任务 (only the assignee or an administrator may release it)")
-        _assign(session, task, task.assignee_id, None, actor, "task_unclaimed")
+        _assign(session, task, task.assignee_id, None, actor, EventKind.TASK_UNCLAIMED)
 
 
 def delegate(db: Database, task_id: str, username: str, actor: Actor) -> None:
@@ -76,7 +76,7 @@ def delegate(db: Database, task_id: str, username: str, actor: Actor) -> None:
         if not may_do_task(target, task.role, task.org_id, None):
             raise Forbidden(f"{username} 不具备该任务的角色 (user lacks the role {task.role} in the organisation)",
                             {"user": ["cannot do this task"]})
-        _assign(session, task, task.assignee_id, target.id, actor, "task_delegated", {"to": username})
+        _assign(session, task, task.assignee_id, target.id, actor, EventKind.TASK_DELEGATED, {"to": username})
 
 
 def colleagues(db: Database, task_id: str, actor: Actor) -> list[dict[str, str]]:

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from engine.base.clock import now
 from engine.base.errors import TooManyAttempts, Unauthorized
@@ -88,8 +89,10 @@ def revoke(db: Database, token: str) -> None:
                         .values(revoked_at=now()))
 
 
-def revoke_all(db: Database, user_id: int) -> None:
-    """On password change or disabling: every token of the user stops working at once."""
-    with db.write() as session:
-        session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-                        .values(revoked_at=now()))
+def revoke_tokens(session: Session, user_id: int) -> None:
+    """On password change or disabling: every token of the user stops working at once.
+
+    Runs in the caller's transaction, so the change that calls for it and the revocation commit together
+    (see engine.people.administration)."""
+    session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now()))

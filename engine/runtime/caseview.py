@@ -1,10 +1,13 @@
-"""What a case page shows beyond the instance view: its own diagram, and its data under human names."""
+"""What a case page shows beyond the instance view: its own diagram, and its data under human names.
+
+A page is built from one read of the instance row and one deserialization of its workflow at most: the
+task page from `Runtime.task_page` (the task, its case in detail and its version together), the case page
+from `Runtime.instance_with_version`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-from sqlalchemy import select
 
 from engine.base.xmlsafe import parse_xml
 from engine.case.history import field_titles
@@ -12,21 +15,13 @@ from engine.definitions.compiler import BPMN_NS, CompiledProcess
 from engine.people.access import Actor
 from engine.runtime.runtime import Runtime
 from engine.runtime.views import InstanceView
-from engine.store.models import Instance
 
-
-def _case(runtime: Runtime, ref: int | str, actor: Actor, detail: bool = False) -> tuple[InstanceView, CompiledProcess]:
-    """The case (scoped: NotFound when the actor may not see it) and the version it runs on, not the newest."""
-    view = runtime.instance(ref, actor, detail=detail)
-    with runtime.db.reading() as conn:
-        version_id = conn.execute(select(Instance.version_id).where(Instance.id == view.id)).scalar_one()
-        _, compiled = runtime.compiled_version(conn, version_id)
-    return view, compiled
+Fields = list[tuple[str, Any]]
 
 
 def diagram_xml(runtime: Runtime, ref: int | str, actor: Actor) -> str:
     """The BPMN file of the case's own version, for viewers that mark completed and active steps."""
-    _, compiled = _case(runtime, ref, actor)
+    _, compiled = runtime.instance_with_version(ref, actor)
     process_id = compiled.spec.name
     for path, content in sorted(compiled.files.items()):
         if path.endswith(".bpmn") and any(
@@ -35,11 +30,22 @@ def diagram_xml(runtime: Runtime, ref: int | str, actor: Actor) -> str:
     raise LookupError(f"no BPMN file defines process {process_id}")  # cannot happen for a deployed version
 
 
-def labelled_data(runtime: Runtime, ref: int | str, actor: Actor) -> list[tuple[str, Any]]:
-    """(title, value) for each field of the case's data that one of its forms asked for, in form order.
+def labelled(view: InstanceView, compiled: CompiledProcess) -> Fields:
+    """(title, value) for each field of a detailed case's data that one of its forms asked for, in form order.
 
     Bookkeeping variables of scripts and decisions have no form, so they stay out of what people read.
     """
-    view, compiled = _case(runtime, ref, actor, detail=True)
     data = view.data or {}
     return [(title, data[name]) for name, title in field_titles(compiled).items() if name in data]
+
+
+def case_page(runtime: Runtime, ref: int | str, actor: Actor) -> tuple[InstanceView, Fields]:
+    """A case in detail and its labelled data: what the case page shows."""
+    view, compiled = runtime.instance_with_version(ref, actor, detail=True)
+    return view, labelled(view, compiled)
+
+
+def task_page(runtime: Runtime, task_id: str, actor: Actor) -> tuple[dict[str, Any], InstanceView, Fields]:
+    """A task (`Runtime.task_detail`), its case in detail and the case's labelled data: what the task page shows."""
+    detail, view, compiled = runtime.task_page(task_id, actor)
+    return detail, view, labelled(view, compiled)

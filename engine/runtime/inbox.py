@@ -10,28 +10,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Select, and_, select, true, tuple_, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.base import paging
 from engine.base.clock import now
-from engine.bpmn.stepping import RUNNING
+from engine.base.vocabulary import HumanTaskState, InstanceStatus
 from engine.people.access import Actor, Branch, instance_branches, task_assigned, task_offered
 from engine.runtime.tasknames import matching_names
 from engine.runtime.views import InstanceView, TaskView
 from engine.store.db import Database
 from engine.store.models import HumanTask, Instance, Organisation, ProcessVersion
 
-Scope = Literal["assigned", "candidate", "all"]
+
+class Scope(StrEnum):
+    """Which of the caller's tasks an inbox lists (the API's `scope`, the inbox page's tabs)."""
+
+    ASSIGNED = "assigned"  # claimed by or delegated to the caller
+    CANDIDATE = "candidate"  # offered to one of the caller's roles, nobody's yet
+    ALL = "all"  # both
+
+
 SORTS = ("created", "-created")
 CASE_FRAGMENT = re.compile(r"(?=.*[0-9])[0-9A-Za-z]+")
 
 
 @dataclass(frozen=True)
 class TaskFilter:
-    scope: Scope = "all"
+    scope: Scope = Scope.ALL
     process: str | None = None
     overdue: bool = False
     due_before: datetime | None = None
@@ -41,11 +50,11 @@ class TaskFilter:
 
 def _branches(actor: Actor, scope: Scope) -> list[Branch]:
     """One index-friendly branch per way the actor can see a task (see `engine.people.access.Branch`)."""
-    if actor.is_admin and scope == "all":
+    if actor.is_admin and scope == Scope.ALL:
         return [Branch(true())]
-    if scope == "assigned":
+    if scope == Scope.ASSIGNED:
         return [task_assigned(actor)]
-    if scope == "candidate":
+    if scope == Scope.CANDIDATE:
         return [replace(b, where=and_(b.where, HumanTask.assignee_id.is_(None))) for b in task_offered(actor)]
     return [task_assigned(actor), *task_offered(actor)]
 
@@ -63,7 +72,8 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
     limit = paging.clamp(limit)
     descending = flt.sort.startswith("-")
     key = (HumanTask.created_at, HumanTask.id)
-    common: list[ColumnElement[bool]] = [HumanTask.state == "ready", Instance.status == RUNNING]
+    common: list[ColumnElement[bool]] = [HumanTask.state == HumanTaskState.READY,
+                                         Instance.status == InstanceStatus.RUNNING]
     if flt.process:
         common.append(HumanTask.process_key == flt.process)
     if flt.overdue:

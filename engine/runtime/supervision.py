@@ -20,8 +20,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine.base.clock import now
 from engine.base.errors import Forbidden
-from engine.base.workdays import calendar_from_db
+from engine.base.vocabulary import HumanTaskState, TimerState
 from engine.people.access import Actor, may_supervise
+from engine.store.calendars import calendar_from_db
 from engine.store.db import Database
 from engine.store.models import CaseFact, HumanTask, Instance, Organisation, Timer
 
@@ -104,16 +105,17 @@ def _cases(lo: datetime, hi: datetime, at: datetime) -> Any:
     in_range = select(Instance.id).where(Instance.process_key == PROCESS_KEY, Instance.created_at >= lo,
                                          Instance.created_at < hi)
     handle = (select(tasks.c.instance_id,
-                     func.sum(case((tasks.c.state == "ready", 1), else_=0)).label("open"),
-                     func.max(case((tasks.c.state == "completed", tasks.c.completed_at))).label("last_done"),
-                     func.min(case((tasks.c.state == "ready", tasks.c.due_at))).label("open_due"))
+                     func.sum(case((tasks.c.state == HumanTaskState.READY, 1), else_=0)).label("open"),
+                     func.max(case((tasks.c.state == HumanTaskState.COMPLETED, tasks.c.completed_at)))
+                     .label("last_done"),
+                     func.min(case((tasks.c.state == HumanTaskState.READY, tasks.c.due_at))).label("open_due"))
               .where(tasks.c.instance_id.in_(in_range), tasks.c.element_id == HANDLE,
-                     tasks.c.state.in_(("ready", "completed")))
+                     tasks.c.state.in_((HumanTaskState.READY, HumanTaskState.COMPLETED)))
               .group_by(tasks.c.instance_id).subquery("handle"))
     fired = (select(timers.c.instance_id,
                     func.max(_flag(timers.c.element_id == SUPERVISED_TIMER)).label("supervised"),
                     func.max(_flag(timers.c.element_id == REPORTED_TIMER)).label("reported"))
-             .where(timers.c.instance_id.in_(in_range), timers.c.state == "fired",
+             .where(timers.c.instance_id.in_(in_range), timers.c.state == TimerState.FIRED,
                     timers.c.element_id.in_((SUPERVISED_TIMER, REPORTED_TIMER)))
              .group_by(timers.c.instance_id).subquery("fired"))
     last = tasks.alias("last_handle")
@@ -137,7 +139,7 @@ def _cases(lo: datetime, hi: datetime, at: datetime) -> Any:
         .outerjoin(handle, handle.c.instance_id == Instance.id)
         .outerjoin(fired, fired.c.instance_id == Instance.id)
         .outerjoin(last, and_(last.c.instance_id == Instance.id, last.c.element_id == HANDLE,
-                              last.c.state == "completed", last.c.completed_at == handle.c.last_done))
+                              last.c.state == HumanTaskState.COMPLETED, last.c.completed_at == handle.c.last_done))
     )
     for name, alias in facts.items():
         query = query.outerjoin(alias, and_(alias.c.instance_id == Instance.id, alias.c.name == name))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Select, literal, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.base.vocabulary import HumanTaskState
 from engine.people.access import Branch
 from engine.store.models import HumanTask
 
@@ -29,7 +30,7 @@ def _names(branch: Branch, number: int) -> Select[tuple[int, str]]:
     """The names in one branch as a recursive CTE: each step fetches the next name after the last one."""
 
     def after(last: ColumnElement[str] | None) -> ColumnElement[str]:
-        query = select(HumanTask.name).where(branch.where, HumanTask.state == "ready")
+        query = select(HumanTask.name).where(branch.where, HumanTask.state == HumanTaskState.READY)
         if last is not None:
             query = query.where(HumanTask.name > last)
         # the fixed columns lead the ORDER BY for the same reason as in the inbox (`org_id IS NULL`)

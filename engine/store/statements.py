@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engine.base.errors import Conflict
+from engine.base.vocabulary import HumanTaskState
 from engine.store.models import Event, HumanTask, Instance, Organisation, ProcessVersion, Timer
 from engine.store.prepared import Prepared
 
@@ -38,7 +39,7 @@ ORG_ID_BY_CODE = select(Organisation.id).where(Organisation.code == bindparam("c
 ORG_CODE_BY_ID = select(Organisation.code).where(Organisation.id == bindparam("id"))
 OPEN_TASKS_OF = Prepared(
     select(HumanTask)
-    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == "ready")
+    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == HumanTaskState.READY)
     .order_by(HumanTask.created_at, HumanTask.id)
 )
 INSERT_INSTANCE = Prepared(insert(Instance).returning(Instance.id), keys=(
@@ -51,10 +52,10 @@ GUARDED_UPDATE = Prepared(
     .values(version=bindparam("new_version"), **{c: bindparam(f"v_{c}") for c in STEP_COLUMNS})
 )
 COMPLETE_TASK = Prepared(update(HumanTask).where(HumanTask.id == bindparam("tid")).values(
-    state="completed", completed_at=bindparam("at"), completed_by=bindparam("by")))
+    state=HumanTaskState.COMPLETED, completed_at=bindparam("at"), completed_by=bindparam("by")))
 CANCEL_TASK = Prepared(update(HumanTask).where(HumanTask.id == bindparam("tid")).values(
-    state="cancelled", completed_at=bindparam("at")))
-#: the columns of a new task row (Runtime._task_row plus the instance)
+    state=HumanTaskState.CANCELLED, completed_at=bindparam("at")))
+#: the columns of a new task row (engine/runtime/commit.py `_task_row` plus the instance)
 TASK_KEYS = ("id", "instance_id", "process_id", "process_key", "element_id", "name", "role", "org_id", "form", "state",
              "created_at", "due_at", "warn_at")
 INSERT_TASK = Prepared(insert(HumanTask), keys=TASK_KEYS)

@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.support import PASSWORD, REPO
+from tests.support.http import PASSWORD
+from tests.support.repo import REPO
 
 CHROMIUM = os.environ.get("TONGBAN_TEST_BROWSER") or "/usr/bin/chromium"
 SHOTS = REPO / "build" / "screenshots"

@@ -16,10 +16,11 @@ from werkzeug.serving import make_server
 from api import create_app
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import DESKTOP, shot
-from tests.support import PASSWORD, REPO
+from tests.support.http import PASSWORD
+from tests.support.repo import REPO
+from tests.support.shipped import SUBMIT
 
 START = {"title": "设计器测试", "amount": 50_000}
-SUBMIT = {"contact": "张三", "mobile": "13800000000", "email": "z@example.cn", "commitment": True}
 
 
 @pytest.fixture

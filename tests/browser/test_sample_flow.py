@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import PHONE, fill_form, shot
+from tests.support.uploads import PNG
 
 
 def test_enterprise_applies_and_the_clerk_approves(open_as: Callable[..., Page]) -> None:
@@ -82,10 +83,6 @@ def test_pages_work_at_phone_width(open_as: Callable[..., Page]) -> None:
     haiyun = open_as("haiyun", viewport=PHONE)
     assert haiyun.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(haiyun, "portal-services-phone")
-
-
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
 
 
 def test_files_upload_with_progress_and_refused_types_are_explained(open_as: Callable[..., Page],

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import shot
-from tests.test_supervision import cases  # noqa: F401  (the fixture: QYSQ cases with their facts)
 
 
-def test_dispatcher_opens_the_dashboard(open_as: Callable[..., Page], cases: dict[str, int]) -> None:  # noqa: F811
+def test_dispatcher_opens_the_dashboard(open_as: Callable[..., Page], cases: dict[str, int]) -> None:
     page = open_as("dispatcher")
     page.click("text=督办统计")
     page.fill("input[name=from]", "2026-03-01")

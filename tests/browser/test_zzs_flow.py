@@ -13,9 +13,8 @@ from playwright.sync_api import Page, expect
 
 from engine.base import clock, workdays
 from tests.browser.conftest import fill_form, shot
+from tests.support.uploads import PNG
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
 APPLICATION = {
     "applicant_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K", "agent_name": "张明",
     "agent_id": "370202198506120012", "mobile": "13805320001",

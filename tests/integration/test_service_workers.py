@@ -15,8 +15,8 @@ from engine.runtime.runtime import Runtime
 from engine.store.models import HumanTask
 from tests.integration.cluster import Cluster, wait_for
 from tests.integration.conftest import CONFIGURED
-from tests.test_constructs import begin
-from tests.test_services import POST, FakeSystem, deploy_call
+from tests.support.services import POST, FakeSystem, deploy_call
+from tests.support.steps import begin
 
 pytestmark = pytest.mark.skipif(not CONFIGURED, reason="needs TONGBAN_TEST_BROKER_URL and TONGBAN_TEST_DATABASE_URL")
 

@@ -19,8 +19,9 @@ from engine.runtime.runtime import Runtime
 from engine.store.models import Event, Instance, Timer
 from tests.integration.cluster import Cluster, wait_for
 from tests.integration.conftest import BROKER_URL, CONFIGURED
-from tests.support import bpmn, workspace
-from tests.test_timers import WAIT
+from tests.support.builder import bpmn
+from tests.support.timers import WAIT
+from tests.support.workspaces import workspace
 
 pytestmark = pytest.mark.skipif(not CONFIGURED, reason="needs TONGBAN_TEST_BROKER_URL and TONGBAN_TEST_DATABASE_URL")
 

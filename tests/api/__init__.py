@@ -1,0 +1,1 @@
+"""Tests of api/: the HTTP API and the pages."""

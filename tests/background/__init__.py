@@ -1,0 +1,1 @@
+"""Tests of engine/background: timers, jobs, mail."""

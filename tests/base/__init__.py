@@ -1,0 +1,1 @@
+"""Tests of engine/base: clocks, working days, settings, problems."""

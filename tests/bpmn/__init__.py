@@ -1,0 +1,1 @@
+"""Tests of engine/bpmn: BPMN constructs, scripts, services, state."""

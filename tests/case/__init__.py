@@ -1,0 +1,1 @@
+"""Tests of engine/case: documents, attachments, history, ledger, facts, notifications."""

@@ -1,0 +1,1 @@
+"""Tests of engine/cli: the command line."""

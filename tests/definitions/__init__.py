@@ -1,0 +1,1 @@
+"""Tests of engine/definitions: validating and deploying processes and forms, write scope."""

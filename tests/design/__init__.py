@@ -1,0 +1,1 @@
+"""Tests of engine/design: designer and scenarios."""

@@ -1,0 +1,1 @@
+"""Tests of engine/people: access, accounts, delegation."""

@@ -1,0 +1,1 @@
+"""Tests of engine/runtime: the runtime API, inbox, incidents, supervision."""

@@ -1,0 +1,1 @@
+"""Tests of engine/store: the database, blobs, prepared statements."""

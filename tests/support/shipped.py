@@ -1,0 +1,26 @@
+"""Data for the shipped processes (processes/): the sample approval's submit step, a 135 request answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine.runtime.runtime import Runtime
+
+# sample_approval: what the applicant sends at `submit`
+SUBMIT = {"contact": "张三", "mobile": "13800000000", "email": "z@example.cn", "commitment": True}
+
+# qysq_request (135 政企连心桥): a policy question, and the answer the street gives at intake
+QUESTION = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K", "contact": "王海燕",
+            "mobile": "13805320001", "building": "华润大厦", "category": "policy",
+            "description": "想了解高新技术企业认定的申报时间和材料。"}
+ANSWER = {"kind": "question", "answer": "申报将于5月启动，材料清单见区科技局网站。"}
+
+
+def answered(runtime: Runtime, before_the_end: Callable[[int], object] = lambda case: None) -> tuple[int, str]:
+    """A 135 request answered at intake: completed, with its notice issued (`before_the_end` runs while open)."""
+    view = runtime.start("qysq_request", QUESTION, runtime.actor("haiyun"))
+    before_the_end(view.id)
+    [intake] = [t for t in runtime.instance(view.id, runtime.actor("admin")).open_tasks if t.element_id == "intake"]
+    done = runtime.complete(intake.id, ANSWER, runtime.actor("street"))
+    assert done.status == "completed"
+    return view.id, view.case_number

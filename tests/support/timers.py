@@ -1,0 +1,24 @@
+"""A process that waits on a one-hour timer (`WAIT`), and cases of it (`timed`)."""
+
+from __future__ import annotations
+
+from engine.definitions.registry import deploy
+from engine.runtime.runtime import Runtime
+from tests.support.builder import bpmn
+from tests.support.workspaces import workspace
+
+WAIT = (
+    '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+    '<bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+    '<bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+    "</bpmn:intermediateCatchEvent>"
+    '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />'
+    '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" />'
+)
+
+
+def timed(runtime: Runtime, count: int = 1) -> list[int]:
+    deploy(runtime.db, workspace({"t.bpmn": bpmn("timed", WAIT, {"申请人": ["start", "wait", "end"]})}, key="timed"))
+    haiyun = runtime.actor("haiyun")
+    return [runtime.start("timed", {}, haiyun).id for _ in range(count)]
