@@ -42,27 +42,28 @@ class _RealClock(Clock):
 
 
 REAL = _RealClock()
-_current: ContextVar[Clock] = ContextVar("tongban_clock", default=REAL)
+#: the clock code in this context (thread, task) asks: the real one until a runtime is entered
+CURRENT: ContextVar[Clock] = ContextVar("tongban_clock", default=REAL)
 
 
 def current() -> Clock:
-    return _current.get()
+    return CURRENT.get()
 
 
 def now() -> datetime:
-    return _current.get().now()
+    return CURRENT.get().now()
 
 
 def travel(delta: timedelta) -> None:
     """Move the current runtime's clock (scenarios and tests)."""
-    _current.get().travel(delta)
+    CURRENT.get().travel(delta)
 
 
 def reset() -> None:
     """Back to real time for the current runtime's clock."""
-    _current.get().reset()
+    CURRENT.get().reset()
 
 
 def using(clock: Clock) -> AbstractContextManager[Clock]:
     """Make `clock` the one that code in this context (thread, task) asks, until the block ends."""
-    return scoped(_current, clock)
+    return scoped(CURRENT, clock)

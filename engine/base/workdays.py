@@ -357,19 +357,19 @@ class CalendarSource:
 
 #: outside any runtime: the package's tables only (a runtime enters its own source, which reads its database)
 PACKAGE_ONLY = CalendarSource(WorkingDayCalendar, ttl=float("inf"))
-_current: ContextVar[CalendarSource] = ContextVar("tongban_calendar", default=PACKAGE_ONLY)
+CURRENT: ContextVar[CalendarSource] = ContextVar("tongban_calendar", default=PACKAGE_ONLY)
 
 
 def current() -> WorkingDayCalendar:
     """The calendar the code running now counts with: its runtime's (engine/runtime/context.py)."""
-    return _current.get().get()
+    return CURRENT.get().get()
 
 
 def refresh() -> None:
     """After an administrator loads a year: this runtime sees it at once (other processes within their ttl)."""
-    _current.get().refresh()
+    CURRENT.get().refresh()
 
 
 def using(source: CalendarSource) -> AbstractContextManager[CalendarSource]:
     """Make `source` the calendar of code in this context (thread, task) until the block ends."""
-    return scoped(_current, source)
+    return scoped(CURRENT, source)

@@ -40,17 +40,17 @@ T = TypeVar("T")
 
 #: outside any runtime: the TONGBAN_SCRIPT_* variables the process started with (a runtime enters its settings')
 FROM_ENVIRONMENT = ScriptBudget.from_env(os.environ)
-_current: ContextVar[ScriptBudget] = ContextVar("tongban_script_budget", default=FROM_ENVIRONMENT)
+CURRENT: ContextVar[ScriptBudget] = ContextVar("tongban_script_budget", default=FROM_ENVIRONMENT)
 
 
 def current() -> ScriptBudget:
     """The budget of the runtime whose code runs now (engine/runtime/context.py)."""
-    return _current.get()
+    return CURRENT.get()
 
 
 def using(limits: ScriptBudget) -> AbstractContextManager[ScriptBudget]:
     """Make `limits` the budget of evaluations in this context (thread, task) until the block ends."""
-    return scoped(_current, limits)
+    return scoped(CURRENT, limits)
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _cpu_clock: Callable[[int], int] | None = getattr(time, "pthread_getcpuclockid", None)
@@ -172,7 +172,7 @@ class _Watchdog:
         moment = time.monotonic()
         if watch.over_since is None:
             watch.over_since = moment
-        frame = sys._current_frames().get(watch.ident)
+        frame = sys.CURRENT_frames().get(watch.ident)
         if (frame is None or frame.f_code.co_filename not in watch.interruptible) and moment - watch.over_since < GRACE:
             return
         with self.lock:

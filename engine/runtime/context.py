@@ -11,8 +11,7 @@ that entered nothing reads the real clock, the package's calendar and the enviro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -30,14 +29,31 @@ class RunContext:
     budget: ScriptBudget
     clock: clock.Clock = field(default_factory=clock.Clock)
 
-    @contextmanager
-    def entered(self) -> Iterator[RunContext]:
+    def entered(self) -> _Entered:
         """Code in this block (this thread or task) asks this context's clock, calendar and budget."""
-        with ExitStack() as stack:
-            stack.enter_context(clock.using(self.clock))
-            stack.enter_context(workdays.using(self.calendar))
-            stack.enter_context(budget.using(self.budget))
-            yield self
+        return _Entered(self)
+
+
+class _Entered:
+    """Sets the three context variables and puts them back: a plain class, since every request and step enters
+    one (about 1 µs, where `contextlib` generators took ten)."""
+
+    __slots__ = ("context", "tokens")
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.tokens: tuple[Any, ...] = ()
+
+    def __enter__(self) -> RunContext:
+        c = self.context
+        self.tokens = (clock.CURRENT.set(c.clock), workdays.CURRENT.set(c.calendar), budget.CURRENT.set(c.budget))
+        return c
+
+    def __exit__(self, *_: object) -> None:
+        clock_token, calendar_token, budget_token = self.tokens
+        budget.CURRENT.reset(budget_token)
+        workdays.CURRENT.reset(calendar_token)
+        clock.CURRENT.reset(clock_token)
 
 
 class HasContext(Protocol):
