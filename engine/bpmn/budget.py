@@ -172,7 +172,7 @@ class _Watchdog:
         moment = time.monotonic()
         if watch.over_since is None:
             watch.over_since = moment
-        frame = sys.CURRENT_frames().get(watch.ident)
+        frame = sys._current_frames().get(watch.ident)
         if (frame is None or frame.f_code.co_filename not in watch.interruptible) and moment - watch.over_since < GRACE:
             return
         with self.lock:
