@@ -6,7 +6,6 @@ state changes live in the engine, so the CLI, workers and the API behave the sam
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from typing import Any
 
 from flask import Flask, g, request
@@ -69,13 +68,13 @@ def _enter_runtime_context(app: Flask, runtime: Runtime) -> None:
 
     @app.before_request
     def enter() -> None:
-        g.runtime_context = ExitStack()
-        g.runtime_context.enter_context(runtime.context.entered())
+        g.runtime_context = runtime.context.entered()
+        g.runtime_context.__enter__()
 
     @app.teardown_request
     def leave(_: BaseException | None) -> None:
         if (entered := g.pop("runtime_context", None)) is not None:
-            entered.close()
+            entered.__exit__(None, None, None)
 
 
 class TongbanApi(Api):

@@ -34,7 +34,6 @@ import io
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta, tzinfo
@@ -47,7 +46,6 @@ import chinese_calendar
 import yaml
 
 from engine.base.errors import TongbanError
-from engine.base.scoped import scoped
 
 CHINA = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
@@ -369,7 +367,3 @@ def refresh() -> None:
     """After an administrator loads a year: this runtime sees it at once (other processes within their ttl)."""
     CURRENT.get().refresh()
 
-
-def using(source: CalendarSource) -> AbstractContextManager[CalendarSource]:
-    """Make `source` the calendar of code in this context (thread, task) until the block ends."""
-    return scoped(CURRENT, source)

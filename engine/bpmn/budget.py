@@ -22,11 +22,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from engine.base.scoped import scoped
 from engine.base.settings import ScriptBudget
 
 #: How often the watchdog looks while an evaluation runs: the most a budget is overrun by, give or take
@@ -47,10 +45,6 @@ def current() -> ScriptBudget:
     """The budget of the runtime whose code runs now (engine/runtime/context.py)."""
     return CURRENT.get()
 
-
-def using(limits: ScriptBudget) -> AbstractContextManager[ScriptBudget]:
-    """Make `limits` the budget of evaluations in this context (thread, task) until the block ends."""
-    return scoped(CURRENT, limits)
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _cpu_clock: Callable[[int], int] | None = getattr(time, "pthread_getcpuclockid", None)
