@@ -9,20 +9,37 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g, request
-from flask_smorest import Api
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
+from engine.background import embedded
 from engine.background.jobs import runtime_for
 from engine.base import jsonvalues
 from engine.base.paging import MAX_ID
 from engine.base.settings import Settings
 from engine.runtime.runtime import Runtime
 
-from . import errors, pages, security
+from . import errors, limits, observability, pages, security
 from .docs import docs_assets
-from .routes import attachments, auth, designer, funds, instances, notifications, processes, tasks
-from .schemas import ErrorSchema
+from .openapi import ErrorResponses, TongbanApi
+from .routes import (
+    attachments,
+    audit,
+    auth,
+    carboncopies,
+    designer,
+    funds,
+    instances,
+    notifications,
+    opinions,
+    processes,
+    public,
+    signers,
+    tasks,
+    urges,
+    withdrawals,
+    worklists,
+)
 
 MAX_UPLOAD = 20 * 1024 * 1024
 
@@ -77,14 +94,14 @@ def _enter_runtime_context(app: Flask, runtime: Runtime) -> None:
             entered.__exit__(None, None, None)
 
 
-class TongbanApi(Api):
-    """flask-smorest, documenting errors as tongban sends them: `{"error", "message", "fields"}`."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *,
+               background: bool | None = None) -> Flask:
+    """The web app.  `api:create_app()` (what a WSGI server such as gunicorn calls) makes its own runtime and, in
+    the embedded mode, starts this process's timer, mail and checkpoint threads; a caller handing over its own
+    runtime (tests, an embedding) owns that runtime's background work, unless it passes `background=True`."""
+    made_here = runtime is None
     settings = settings or Settings.from_env()
+    (settings if made_here else runtime.settings).require_shared_database()  # a web process of scale-out
     app = Flask(__name__)
     app.before_request(_parse_json_body)
     app.url_map.converters["id"] = IdConverter
@@ -102,12 +119,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     app.extensions["tongban"] = runtime = runtime or runtime_for(settings)
     _enter_runtime_context(app, runtime)
-    api = TongbanApi(app, spec_kwargs={"components": {"securitySchemes": security.SCHEMES}})
-    for blueprint in (auth.blp, processes.blp, instances.blp, tasks.blp, attachments.blp, designer.blp, funds.blp,
-                      notifications.blp):
+    observability.install(app, settings, runtime)
+    api = TongbanApi(app, spec_kwargs={"components": {"securitySchemes": security.SCHEMES},
+                                       "extra_plugins": [ErrorResponses()]})
+    for blueprint in (auth.blp, audit.blp, processes.blp, instances.blp, tasks.blp, attachments.blp, designer.blp,
+                      funds.blp, notifications.blp, public.blp, signers.blp, withdrawals.blp,
+                      opinions.blp, carboncopies.blp, urges.blp, worklists.blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
         pages.csrf.exempt(blueprint)  # bearer calls carry no cookie; cookie calls are checked in security.actor
     app.register_blueprint(docs_assets)
     pages.install(app, settings)
+    limits.install(app, settings)
     errors.install(app)
+    if made_here if background is None else background:
+        embedded.start(runtime)  # once per process and database; nothing in scale-out (engine/background/embedded.py)
     return app

@@ -6,33 +6,49 @@
 
 from __future__ import annotations
 
+import signal
+from typing import NoReturn
+
 import click
-from werkzeug.serving import run_simple
+import waitress
 
 from api import create_app
-from engine.background import mail
-from engine.background.timers import TimerThread
-from engine.base.periodic import Periodic
+from engine.background import embedded
+from engine.cli.failures import CommandFailed
 from engine.cli.main import Context, main, pass_ctx
-from engine.runtime.context import entered_for
 
 __all__ = ["main"]
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 (address to listen on)")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="同时处理的请求数 (requests served at once)")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
-    """运行 Web 服务 (serve the API; embedded default, no other server needed).
+def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+    """运行 Web 服务 (serve the API and pages with waitress, a production WSGI server).
 
-    For production run it under gunicorn: `gunicorn -w 4 'api:create_app()'`.
+    Embedded (no TONGBAN_BROKER_URL) this process also fires timers, raises SLA notices and mails notice copies;
+    nothing else is needed.  Several processes: `gunicorn -w 4 'api:create_app()'`, which does the same in each.
     """
-    ctx.runtime.db.upgrade()
-    ctx.runtime.db.background_checkpoints()  # SQLite: keeps the write-ahead log's upkeep out of requests
-    if ctx.settings.broker_url is None:  # embedded mode: this process does what `tongban beat` and workers would
-        TimerThread(ctx.runtime).start()
-        if ctx.settings.smtp is not None:
-            send = entered_for(lambda: mail.sweep(ctx.settings, ctx.runtime.db), ctx.runtime.context)
-            Periodic("tongban-mail", send, mail.EVERY).start()
-    run_simple(host, port, create_app(ctx.settings, ctx.runtime), threaded=True)
+    app = create_app(ctx.settings, ctx.runtime)  # refuses what cannot work (SQLite with a broker, production
+    ctx.runtime.db.upgrade()                      # without a secret key) before the schema is touched
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads)  # a port in use stops it here
+    except ValueError as exc:  # waitress's word for a host it cannot resolve or bind
+        raise CommandFailed("os_error", f"无法监听 {host}:{port} (cannot listen on {host}:{port}: {exc})") from None
+    mode = "scale-out" if ctx.settings.broker_url else "embedded"
+    signal.signal(signal.SIGTERM, _interrupt)  # systemd and containers stop it as Ctrl-C does
+    click.echo(f"楼宇通办 tongban serving http://{server.effective_host}:{server.effective_port} ({mode}, "
+               f"{threads} threads)", err=True)
+    try:
+        embedded.start(ctx.runtime)  # after the upgrade, so the first sweep finds the tables
+        server.run()  # returns on Ctrl-C
+    finally:
+        embedded.stop_all()  # the sweep in hand finishes; nothing is cut off mid-step
+    click.echo("已停止 (stopped)", err=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt

@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.base.errors import TongbanError, TooManyAttempts, Unauthorized
+from engine.base.errors import TongbanError, Unauthorized
 
 from .security import answering_with_error_page
 
@@ -51,14 +51,26 @@ def _paths(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def _http_body(exc: HTTPException) -> Response:
+    """Werkzeug's and webargs' errors in tongban's shape (a webargs 400 is the 422 of a failing field)."""
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    if messages:  # webargs: {"json": {...}} / {"query": {...}}: the location is not part of the path
+        fields: dict[str, list[str]] = {}
+        for location_messages in messages.values():
+            fields.update(_paths(location_messages))
+        status = 422 if exc.code in (400, 422) else exc.code
+        return body(status, _MESSAGES[422], fields)
+    status = exc.code or 500
+    return body(status, _MESSAGES.get(status, exc.description or "error"))
+
+
 def install(app: Flask) -> None:
     @app.errorhandler(TongbanError)
     def _tongban(exc: TongbanError) -> Response:
         response = body(exc.status, exc.message, exc.fields, exc.code)
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="tongban"'
-        if isinstance(exc, TooManyAttempts):
-            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(CSRFError)
@@ -67,16 +79,10 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
-        data = getattr(exc, "data", None) or {}
-        messages = data.get("messages") or data.get("errors")
-        if messages:  # webargs: {"json": {...}} / {"query": {...}}: the location is not part of the path
-            fields: dict[str, list[str]] = {}
-            for location_messages in messages.values():
-                fields.update(_paths(location_messages))
-            status = 422 if exc.code in (400, 422) else exc.code
-            return body(status, _MESSAGES[422], fields)
-        status = exc.code or 500
-        return body(status, _MESSAGES.get(status, exc.description or "error"))
+        response = _http_body(exc)
+        if exc.code == 405 and (allowed := getattr(exc, "valid_methods", None)):
+            response.headers["Allow"] = ", ".join(sorted(allowed))  # RFC 9110: a 405 names what is allowed
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.base.paging import MAX_LIMIT
-from engine.base.vocabulary import InstanceStatus
+from engine.base.vocabulary import InstanceStatus, Outcome
 from engine.runtime.inbox import SORTS, Scope
 
 
@@ -86,6 +86,7 @@ class TaskSchema(Schema):
     overdue = fields.Boolean()  # past its deadline
     due_soon = fields.Boolean()  # past its SLA warning time, not yet overdue
     supervised = fields.Boolean()  # 督办: marked by the SLA sweep when it went overdue
+    urges = fields.Integer(metadata={"description": "催办: how many times the applicant or a supervisor urged it"})
 
 
 class InstanceSummary(Schema):
@@ -94,6 +95,8 @@ class InstanceSummary(Schema):
     process_key = Text(required=True)
     version = fields.Integer(required=True)
     status = Text(required=True)
+    outcome = Text(allow_none=True, validate=validate.OneOf([o.value for o in Outcome]), metadata={
+        "description": "what the case came to (approved, refused, not_accepted, …); null until an element decides it"})
     error = Text(allow_none=True)
     error_element = Text(allow_none=True)
     open_tasks = fields.List(fields.Nested(TaskSchema))
@@ -102,6 +105,8 @@ class InstanceSummary(Schema):
 class Diagram(Schema):
     completed = fields.List(Text())
     active = fields.List(Text())
+    returned_from = fields.List(Text(), metadata={"description": "steps a case was sent back from (退回)"})
+    returned_to = fields.List(Text(), metadata={"description": "steps a case was sent back to (退回)"})
 
 
 class EventSchema(Schema):
@@ -110,6 +115,7 @@ class EventSchema(Schema):
     task_id = Text(allow_none=True)
     element_id = Text(allow_none=True)
     user_id = fields.Integer(allow_none=True)
+    user = Text(allow_none=True, metadata={"description": "the username of who acted (null: the process itself)"})
     detail = fields.Dict(allow_none=True)
 
 
@@ -135,6 +141,21 @@ class FieldChange(Schema):
     element = Text(allow_none=True, metadata={"description": "the name of the step that made the change"})
 
 
+class OpinionSchema(Schema):
+    """One line of the 审批流水 (engine/case/opinions.py)."""
+
+    at = fields.DateTime(required=True)
+    kind = Text(required=True, metadata={"description": "the event it was recorded with: task_completed, …"})
+    element_id = Text(allow_none=True)
+    step = Text(allow_none=True, metadata={"description": "the step's name, as the process names it"})
+    user = Text(allow_none=True, metadata={"description": "who (display name)"})
+    office = Text(allow_none=True, metadata={"description": "the organisation they act for"})
+    decision = Text(allow_none=True, metadata={"description": "what was decided, as people read it"})
+    opinion = Text(required=True)
+    internal = fields.Boolean(required=True, metadata={
+        "description": "an internal review note: shown to staff only, never to the enterprise"})
+
+
 class InstanceDetail(InstanceSummary):
     data = fields.Dict()
     events = fields.List(fields.Nested(EventSchema))
@@ -142,10 +163,16 @@ class InstanceDetail(InstanceSummary):
         "description": "every change to the case's data, oldest first; personal data masked for departments"})
     diagram = fields.Nested(Diagram)
     documents = fields.List(fields.Nested(DocumentSummary))
+    withdrawal = fields.Nested("WithdrawalStateSchema", metadata={
+        "description": "撤回: what the caller may do about withdrawing the case, and the pending request"})
+    opinions = fields.List(fields.Nested(OpinionSchema), metadata={
+        "description": "the 审批流水: every decision's opinion the caller may read, oldest first"})
 
 
 class InstanceQuery(Schema):
     status = Text(validate=validate.OneOf([s.value for s in InstanceStatus]))
+    outcome = Text(validate=validate.OneOf([o.value for o in Outcome]),
+                   metadata={"description": "only cases with this outcome (approved, refused, …)"})
     process = Text(validate=validate.Length(1, 100))
     case_number = Text(validate=validate.Length(1, 40))
     mine = fields.Boolean(load_default=False)
@@ -217,8 +244,13 @@ class TaskDetail(Schema):
     form = Text(allow_none=True)
     schema = fields.Dict(allow_none=True)
     ui_schema = fields.Dict(allow_none=True)
+    opinion_field = Text(allow_none=True, metadata={
+        "description": "JSON pointer of the form's opinion field: completing this task is a decision that must "
+                       "carry an opinion there (422 without); null when it decides nothing"})
     data = fields.Dict()
     instance = fields.Nested(TaskInstance)
+    return_targets = fields.List(fields.Nested("ReturnTargetSchema"), metadata={
+        "description": "退回: the earlier steps the caller may send the case back to (empty: none, or not theirs)"})
 
 
 class DelegateRequest(Schema):
@@ -277,3 +309,143 @@ class FundSourceBalance(Schema):
 class FundBalances(Schema):
     fund_code = Text()
     balances = fields.List(fields.Nested(FundSourceBalance))
+
+
+# -- 撤回 withdraw and 退回 return (api/routes/withdrawals.py) ---------------------------------------------------
+class ReasonRequest(Schema):
+    reason = Text(required=True, validate=validate.Length(max=500), metadata={
+        "description": "why: 1 to 500 characters once trimmed (a blank one is refused, naming /reason); recorded "
+                       "in the case history with who and when"})
+
+
+class WithdrawalDecisionRequest(Schema):
+    grant = fields.Boolean(required=True, metadata={"description": "true: the case is withdrawn; false: it goes on"})
+    reason = Text(load_default="", validate=validate.Length(max=500), metadata={
+        "description": "the office's opinion; required when refusing"})
+
+
+class PendingWithdrawal(Schema):
+    reason = Text(allow_none=True)
+    by = Text(allow_none=True)
+    at = Text()
+
+
+class WithdrawalStateSchema(Schema):
+    mode = Text(allow_none=True, validate=validate.OneOf(["withdraw", "request"]), metadata={
+        "description": "what the caller may do: withdraw outright (not accepted yet), request (accepted), or null"})
+    pending = fields.Nested(PendingWithdrawal, allow_none=True)
+    may_decide = fields.Boolean(metadata={"description": "the caller holds the case and decides the pending request"})
+
+
+class WithdrawResult(Schema):
+    withdrawn = fields.Boolean(required=True, metadata={
+        "description": "true: the case ended withdrawn; false: a request now awaits the office's decision"})
+    instance = fields.Nested(InstanceSummary, required=True)
+
+
+class ReturnRequest(ReasonRequest):
+    target = Text(required=True, validate=validate.Length(1, 200), metadata={
+        "description": "the element id of an earlier user task, one of GET /tasks/{task_id}/return-targets"})
+
+
+class ReturnTargetSchema(Schema):
+    element_id = Text(required=True)
+    name = Text(required=True)
+    role = Text(allow_none=True)
+
+
+# -- 抄送, 催办 and the work lists (engine/case/carboncopy.py, engine/runtime/urging.py, engine/runtime/worklists.py)
+
+Name = Text(validate=validate.Length(1, 64))
+
+
+class CarbonCopyRequest(Schema):
+    users = fields.List(Name, load_default=list, validate=validate.Length(max=50),
+                        metadata={"description": "usernames: staff, or people of the case's own enterprise"})
+    roles = fields.List(Name, load_default=list, validate=validate.Length(max=20),
+                        metadata={"description": "role codes: copied to their holders who may read the case"})
+    reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class CarbonCopyResult(Schema):
+    copied = fields.List(Text(), required=True, metadata={"description": "the usernames the case was copied to"})
+
+
+class CarbonCopySchema(Schema):
+    user = Text(required=True)
+    display_name = Text()
+    role = Text(allow_none=True, metadata={"description": "the role it was addressed to, if any"})
+    by = Text(allow_none=True, metadata={"description": "who copied it; null when the process's `cc` did"})
+    element_id = Text(allow_none=True)
+    reason = Text(allow_none=True)
+    at = fields.DateTime(required=True)
+    read_at = fields.DateTime(allow_none=True, metadata={"description": "已阅: when the recipient read it"})
+
+
+class ReadReceipt(Schema):
+    read_at = fields.DateTime(required=True)
+
+
+class UrgeRequest(Schema):
+    reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class UrgeResult(Schema):
+    task_id = Text(required=True)
+    urges = fields.Integer(required=True, metadata={"description": "the task's urges so far, this one included"})
+    workday = fields.Date(required=True, metadata={"description": "the working day this urge counts for"})
+    next_possible = fields.DateTime(required=True, metadata={"description": "when the task may be urged again"})
+    notified = fields.Integer(required=True, metadata={"description": "how many holders were sent a notice"})
+
+
+class UrgeableStep(Schema):
+    task_id = Text(required=True)
+    name = Text(required=True)
+    created_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(allow_none=True)
+    urges = fields.Integer(required=True)
+    urged_today = fields.Boolean(required=True, metadata={"description": "already urged this working day"})
+
+
+class WorkListQuery(Schema):
+    process = Text(validate=validate.Length(1, 100))
+    status = Text(validate=validate.OneOf([s.value for s in InstanceStatus]),
+                  metadata={"description": "the case's status now"})
+    since = Instant(metadata={"description": "period start: when the task was done, the case started, the copy made"})
+    until = Instant(metadata={"description": "period end (exclusive)"})
+    q = Text(validate=validate.Length(1, 100), metadata={"description": "a case-number fragment (已办: or step name)"})
+    unread = fields.Boolean(load_default=False, metadata={"description": "抄送我的: only copies not read yet"})
+    cursor = Text(validate=validate.Length(1, 500))
+    limit = Limit
+
+
+class CaseStateSchema(Schema):
+    instance_id = fields.Integer(required=True)
+    case_number = Text(required=True)
+    process_key = Text(required=True)
+    status = Text(required=True)
+    outcome = Text(allow_none=True)
+    current_steps = fields.List(Text(), metadata={"description": "the names of the steps open in the case now"})
+
+
+class WorkItemSchema(Schema):
+    case = fields.Nested(CaseStateSchema, required=True)
+    at = fields.DateTime(required=True)
+    task_id = Text(allow_none=True)
+    task_name = Text(allow_none=True)
+    by = Text(allow_none=True)
+    reason = Text(allow_none=True)
+    read_at = fields.DateTime(allow_none=True)
+
+
+class WorkListPage(Schema):
+    items = fields.List(fields.Nested(WorkItemSchema), required=True)
+    next_cursor = Text(allow_none=True)
+
+
+class WorkListCounts(Schema):
+    inbox = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+    started = fields.Integer(required=True)
+    copied = fields.Integer(required=True)
+    copied_unread = fields.Integer(required=True)

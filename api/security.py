@@ -24,6 +24,12 @@ def runtime() -> Runtime:
     return current_app.extensions["tongban"]
 
 
+def client_ip() -> str:
+    """The caller's address, for rate limits and the audit log: the connection's, or the client's as the trusted
+    proxies reported it (TONGBAN_TRUSTED_PROXIES, applied by werkzeug's ProxyFix in api/limits.py)."""
+    return request.remote_addr or "unknown"
+
+
 def bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

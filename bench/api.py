@@ -2,7 +2,10 @@
 
 One client, keep-alive: start → complete "submit" (applicant) → the clerk's inbox (to learn the
 task id) → complete "approve" (clerk); prints per-request medians and p95, the whole instance's
-median and instances per second.
+median and instances per second.  Then, in the same run, the same life cycle in process
+(bench/engine.py's runtime API on a fresh SQLite file, taking turns with the SpiffWorkflow floor),
+and each request's median beside its step's: what the HTTP layer adds (token check, parsing,
+validation of the body, serializing the response, the server) is their difference.
 
     python bench/api.py [-n 300] [--warmup 20] [--port 5077]
 """
@@ -25,11 +28,26 @@ import tempfile
 import time
 from typing import Any
 
-from bench.engine import APPROVE, START, SUBMIT, p95
+from bench.engine import (
+    APPROVE,
+    FLOOR,
+    START,
+    SUBMIT,
+    floor_steps,
+    measure,
+    p95,
+    prepare_database,
+    sqlite_database,
+    tongban_steps,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TONGBAN = (sys.executable, "-c", "from api.cli import main; main()")
 REQUESTS = ("start", "complete submit", "inbox (clerk)", "complete approve", "whole instance")
+#: each request beside the in-process step it drives (bench/engine.py's rows); the inbox has none
+IN_PROCESS = {"start": "start", "complete submit": "complete submit", "complete approve": "complete approve",
+              "three steps": "life cycle"}
+IN_PROCESS_NAME = "in process"
 
 
 class Client:
@@ -105,11 +123,31 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             server.terminate()
             server.wait()
+    timings["three steps"] = [t - i for t, i in zip(timings["whole instance"], timings["inbox (clerk)"], strict=True)]
     print(f"tongban serve on SQLite, {args.instances} instances, 1 client, keep-alive")
     for name in REQUESTS:
         print(f"  {name:18} median {statistics.median(timings[name]):7.2f} ms   p95 {p95(timings[name]):7.2f} ms")
     print(f"  instances/s        {args.instances / wall:7.1f}")
+    compare(timings, in_process(args.instances, args.warmup))
 
+
+def in_process(instances: int, warmup: int) -> dict[str, dict[str, list[float]]]:
+    """bench/engine.py's SQLite life cycle, taking turns with the floor, in this run (after the server stopped)."""
+    with sqlite_database() as db:
+        return measure(instances, warmup, {FLOOR: floor_steps(), IN_PROCESS_NAME: tongban_steps(prepare_database(db))})
+
+
+def compare(http: dict[str, list[float]], engine: dict[str, dict[str, list[float]]]) -> None:
+    """Each request's median beside its step's in process, their ratio, and the floor measured with the latter."""
+    floor = statistics.median(engine[FLOOR]["life cycle"])
+    print(f"\nsame run, in process (bench/engine.py on SQLite; floor {floor:.3f} ms measured alongside)")
+    print(f"  {'':18} {'HTTP ms':>9} {'in process':>11} {'HTTP / in process':>18} {'added ms':>9}")
+    for request, step in IN_PROCESS.items():
+        over, under = statistics.median(http[request]), statistics.median(engine[IN_PROCESS_NAME][step])
+        print(f"  {request:18} {over:9.2f} {under:11.2f} {over / under:17.2f}× {over - under:9.2f}")
+    life = statistics.median(engine[IN_PROCESS_NAME]["life cycle"])
+    print(f"  in-process life cycle / floor = {life / floor:.2f}×; "
+          f"whole instance over HTTP / floor = {statistics.median(http['whole instance']) / floor:.2f}×")
 
 if __name__ == "__main__":
     main()

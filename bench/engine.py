@@ -83,7 +83,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "sample_approval"
 START = {"title": "基准测试", "amount": 50000}
 SUBMIT = {"contact": "张三", "mobile": "13800000000", "email": "a@b.cn", "commitment": True}
-APPROVE = {"decision": "approved"}
+APPROVE = {"decision": "approved", "comment": "同意"}
 REPORT = b"report: [title, amount, contact, mobile, email, commitment, decision, missing]\n"
 #: The start form's default, which tongban fills in; plain SpiffWorkflow needs it given.
 FORM_DEFAULTS = {"threshold": 10000}

@@ -14,10 +14,10 @@ from flask import Flask, Response, request, session
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
-from engine.base.settings import Settings
+from engine.base.settings import Settings, SettingsInvalid
 from engine.people.access import Actor, is_applicant, may_administer, may_design, may_supervise
 
-from . import admin, auth, cases, designer, inbox, portal, supervision
+from . import admin, auth, cases, designer, inbox, oidc, portal, public, supervision
 from .labels import page_labels
 
 LANGUAGES = ("zh", "en")
@@ -25,13 +25,35 @@ csrf = CSRFProtect()
 
 #: Scripts only from our own origin (no inline script, no eval); bpmn-js and the form renderer set
 #: style attributes, so inline *styles* are allowed.  Nothing may frame the pages.
+#: Forms submit to our own origin only, and to the identity platform's when its end-session page follows the
+#: logout (oidc.form_targets).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action {forms}; "
        "frame-ancestors 'none'")
 
 
+#: A production key is typed by an operator: shorter than this it could be guessed, and sessions forged.
+MIN_SECRET_KEY = 32
+#: … and a random key of that length has far more distinct characters than this (a hex one up to 16).
+MIN_DISTINCT = 10
+
+
+def _strong(key: str) -> bool:
+    """Long enough and not a padding of a few characters (32 spaces or `a`s are as guessable as none)."""
+    return len(key) >= MIN_SECRET_KEY and len(set(key)) >= MIN_DISTINCT and not key.isspace()
+
+
 def _secret_key(settings: Settings) -> str:
-    """TONGBAN_SECRET_KEY, else one generated once and kept in the instance folder (embedded default)."""
+    """TONGBAN_SECRET_KEY, else one generated once and kept in the instance folder (embedded default only).
+
+    In production the key is required: a generated one would differ per web host behind the load balancer (each
+    logging the others' users out) and vanish with a rebuilt instance folder."""
+    if settings.production and not _strong(settings.secret_key or ""):
+        raise SettingsInvalid(
+            f"TONGBAN_ENV=production 时须设置至少 {MIN_SECRET_KEY} 个字符的随机 TONGBAN_SECRET_KEY，所有 Web 进程相同 "
+            f"(TONGBAN_ENV=production needs TONGBAN_SECRET_KEY, at least {MIN_SECRET_KEY} random characters "
+            f"(at least {MIN_DISTINCT} different ones) and the same for every web process, e.g. from "
+            f"`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.instance_dir) / "secret_key"
@@ -59,7 +81,7 @@ def locale() -> str:
 
 
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Content-Security-Policy", CSP.format(forms=" ".join(["'self'", *oidc.form_targets()])))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
@@ -77,8 +99,9 @@ def install(app: Flask, settings: Settings) -> None:
     )
     csrf.init_app(app)
     Babel(app, locale_selector=locale)
-    for blueprint in (auth.bp, portal.bp, inbox.bp, cases.bp, designer.bp, admin.bp, supervision.bp):
+    for blueprint in (auth.bp, portal.bp, inbox.bp, cases.bp, designer.bp, admin.bp, supervision.bp, public.bp):
         app.register_blueprint(blueprint)
+    oidc.install(app, settings)
     app.after_request(_security_headers)
     # globals, not context: the macros that name statuses and events are imported without the page's context
     app.jinja_env.globals.update(page_labels())

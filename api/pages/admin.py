@@ -7,6 +7,7 @@ permission check and its one transaction, is a function of engine.people.adminis
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import wraps
 from typing import Any
 
@@ -14,18 +15,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine.base.errors import TongbanError
+from engine.base.errors import FormInvalid, TongbanError
 from engine.base.workdays import YearTable, library_years
 from engine.definitions.catalogue import RoleCatalogue
-from engine.people import administration
+from engine.definitions.organisations import ORGANISATIONS_FILE, load_organisations
+from engine.people import administration, audit
 from engine.people.access import may_administer
 from engine.people.accounts import ORG_KINDS
 
-from ..security import actor, runtime
+from ..security import actor, client_ip, runtime
 from .auth import login_required
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 MAX_TABLE = 64 * 1024  # a year's table is a few hundred bytes; anything large is not one
+PAGE = 100  # audit entries per page
 
 
 def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,7 +63,7 @@ def users() -> Any:
         try:
             password = administration.create_user(
                 runtime().db, actor(), catalogue(), form["username"].strip(), form["org"], form.getlist("roles"),
-                form.get("display_name") or None, email=form.get("email"))
+                form.get("display_name") or None, email=form.get("email"), ip=client_ip())
         except TongbanError as exc:
             return _done("admin_pages.users", "", exc)
         return _done("admin_pages.users", _("用户 %(name)s 已创建，初始口令（只显示这一次）：%(pw)s",
@@ -73,8 +76,57 @@ def users() -> Any:
 @bp.route("/users/<string:username>/disable", methods=["POST"])
 @admin_only
 def disable(username: str) -> Response:
-    administration.disable(runtime().db, actor(), username)
+    administration.disable(runtime().db, actor(), username, ip=client_ip())
     return _done("admin_pages.users", _("用户 %(name)s 已停用", name=username))
+
+
+@bp.route("/users/<string:username>/enable", methods=["POST"])
+@admin_only
+def enable(username: str) -> Response:
+    administration.enable(runtime().db, actor(), username, ip=client_ip())
+    return _done("admin_pages.users", _("用户 %(name)s 已启用", name=username))
+
+
+@bp.route("/users/<string:username>/access", methods=["POST"])
+@admin_only
+def change_access(username: str) -> Response:
+    """The user's organisation and roles as the form has them (what changed is audited)."""
+    try:
+        administration.change_access(runtime().db, actor(), catalogue(), username,
+                                     org_code=request.form.get("org") or None, roles=request.form.getlist("roles"),
+                                     ip=client_ip())
+    except TongbanError as exc:
+        return _done("admin_pages.users", "", exc)
+    return _done("admin_pages.users", _("用户 %(name)s 的组织和角色已保存", name=username))
+
+
+@bp.route("/audit")
+@admin_only
+def audit_log() -> Any:
+    """The audit log, newest first, filtered by day range (in the district's time zone), action and user."""
+    args, zone = request.args, runtime().settings.timezone
+    try:
+        since, until = _day(args.get("since"), zone, "since"), _day(args.get("until"), zone, "until", 1)
+        where = audit.AuditFilter(since, until, args.get("action") or None, (args.get("user") or "").strip() or None)
+        entries, cursor = audit.entries(runtime().db, actor(), where, PAGE, args.get("cursor") or None)
+    except TongbanError as exc:
+        flash(f"{exc.message} {'; '.join(f'{k}: {v[0]}' for k, v in exc.fields.items())}", "error")
+        entries, cursor = [], None
+    query = {k: v for k, v in args.items() if k != "cursor" and v}
+    return render_template("admin/audit.html", entries=entries, actions=audit.ACTIONS, filters=args,
+                           next_url=url_for("admin_pages.audit_log", cursor=cursor, **query) if cursor else None,
+                           title=_("审计日志"))
+
+
+def _day(value: str | None, zone: tzinfo, name: str, days_after: int = 0) -> datetime | None:
+    """The start of a day as the district counts it (`until` names the last day shown: the day after it)."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise FormInvalid(_("日期格式应为 YYYY-MM-DD"), {f"/{name}": [value[:20]]}) from None
+    return datetime.combine(day + timedelta(days=days_after), time(), zone)
 
 
 @bp.route("/users/<string:username>/email", methods=["POST"])
@@ -92,7 +144,7 @@ def change_email(username: str) -> Response:
 @bp.route("/users/<string:username>/password", methods=["POST"])
 @admin_only
 def reset_password(username: str) -> Response:
-    password = administration.reset_password(runtime().db, actor(), username)
+    password = administration.reset_password(runtime().db, actor(), username, ip=client_ip())
     return _done("admin_pages.users", _("用户 %(name)s 的新口令（只显示这一次）：%(pw)s", name=username, pw=password))
 
 
@@ -109,6 +161,23 @@ def orgs() -> Any:
         return _done("admin_pages.orgs", _("组织 %(code)s 已就绪", code=form["code"]))
     return render_template("admin/orgs.html", orgs=administration.organisations(runtime().db, actor()),
                            kinds=ORG_KINDS, title=_("组织"))
+
+
+@bp.route("/orgs/sync", methods=["POST"])
+@admin_only
+def sync_orgs() -> Response:
+    """The district's organisations as processes/organisations.yaml lists them (`tongban orgs sync`)."""
+    path = runtime().settings.processes_dir / ORGANISATIONS_FILE
+    try:
+        if not path.is_file():
+            raise TongbanError(_("没有组织目录 processes/organisations.yaml"))
+        done = administration.sync_organisations(runtime().db, actor(), load_organisations(path.read_bytes()))
+    except ValueError as exc:  # a malformed list says where
+        return _done("admin_pages.orgs", "", TongbanError(str(exc)))
+    except TongbanError as exc:
+        return _done("admin_pages.orgs", "", exc)
+    return _done("admin_pages.orgs", _("组织目录已同步：新建 %(created)s 个，更新 %(updated)s 个，未变 %(n)s 个",
+                                       created=len(done.created), updated=len(done.updated), n=len(done.unchanged)))
 
 
 @bp.route("/roles")

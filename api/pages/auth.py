@@ -6,15 +6,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine.base.errors import TooManyAttempts, Unauthorized
+from engine.base.errors import Unauthorized
 from engine.people.access import Actor
 from engine.people.auth import login, revoke
 
-from ..security import actor, runtime
+from ..redirects import safe_next
+from ..security import actor, client_ip, runtime
 
 bp = Blueprint("auth_pages", __name__)
 
@@ -40,32 +41,29 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths: `next` must never send a freshly logged-in user to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("portal.home")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login_page() -> Any:
     error = None
     if request.method == "POST":
         try:
-            token, _expires = login(runtime().db, request.form.get("username", ""), request.form.get("password", ""))
-        except (Unauthorized, TooManyAttempts) as exc:
+            token, _expires = login(runtime().db, request.form.get("username", ""), request.form.get("password", ""),
+                                    ip=client_ip(), via="page")
+        except Unauthorized as exc:
             error = exc.message
         else:
             session.clear()  # a new session id for the new identity
             session["token"] = token
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error, title=_("登录")), 401 if error else 200
+            return redirect(safe_next(request.args.get("next"), url_for("portal.home")))
+    return render_template("login.html", error=error, title=_("登录"), oidc="tongban_oidc" in current_app.extensions,
+                           next=request.args.get("next")), 401 if error else 200
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    provider = current_app.extensions.get("tongban_oidc")  # api/pages/oidc.py, when a platform is configured
+    platform_logout = provider.end_session_url() if provider is not None else None
     token = session.pop("token", None)
     if token:
-        revoke(runtime().db, token)
+        revoke(runtime().db, token, client_ip())
     session.clear()
-    return redirect(url_for("auth_pages.login_page"))
+    return redirect(platform_logout or url_for("auth_pages.login_page"))

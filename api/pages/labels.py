@@ -9,8 +9,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _
 from flask_babel.speaklater import LazyString
 
-from engine.base.vocabulary import EventKind, InstanceStatus
+from engine.base.vocabulary import EventKind, InstanceStatus, Outcome, SignerKind, SignerState
+from engine.people.audit import AuditAction
 from engine.runtime.inbox import Scope
+from engine.runtime.worklists import WorkList
 
 #: a case's status badge
 STATUS_LABELS: dict[InstanceStatus, LazyString] = {
@@ -19,6 +21,18 @@ STATUS_LABELS: dict[InstanceStatus, LazyString] = {
     InstanceStatus.COMPLETED: _("已办结"),
     InstanceStatus.TERMINATED: _("已终止"),
     InstanceStatus.ERROR: _("异常"),
+}
+
+#: what a case came to (its outcome), beside its status
+OUTCOME_LABELS: dict[Outcome, LazyString] = {
+    Outcome.APPROVED: _("准予（通过）"),
+    Outcome.REFUSED: _("不予许可（不通过）"),
+    Outcome.NOT_ACCEPTED: _("不予受理"),
+    Outcome.WITHDRAWN: _("申请人撤回"),
+    Outcome.LAPSED: _("逾期失效"),
+    Outcome.REVOKED: _("已撤销"),
+    Outcome.CLOSED: _("诉求已办结"),
+    Outcome.TERMINATED: _("管理员终止"),
 }
 
 #: the statuses the case list filters by
@@ -33,6 +47,8 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.TASK_CLAIMED: _("认领"),
     EventKind.TASK_UNCLAIMED: _("退回认领"),
     EventKind.TASK_DELEGATED: _("转办"),
+    EventKind.CARBON_COPIED: _("抄送"),
+    EventKind.TASK_URGED: _("催办"),
     EventKind.TIMER_FIRED: _("时限到达"),
     EventKind.TIMER_CANCELLED: _("时限取消"),
     EventKind.DATA_CHANGED: _("流程计算"),
@@ -48,6 +64,34 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.SERVICE_RETRY_SCHEDULED: _("外部服务暂不可用，稍后重试"),
     EventKind.COMMENTED: _("发表意见"),
     EventKind.ATTACHED: _("上传附件"),
+    EventKind.OUTCOME_SET: _("确定办理结果"),
+    EventKind.WITHDRAWN: _("申请人撤回"),
+    EventKind.WITHDRAWAL_REQUESTED: _("申请撤回"),
+    EventKind.WITHDRAWAL_REFUSED: _("撤回申请未获同意"),
+    EventKind.RETURNED: _("退回"),
+    EventKind.SIGNERS_ADDED: _("加签"),
+    EventKind.SIGNER_REMOVED: _("减签"),
+    EventKind.SIGNER_APPROVED: _("主管批准加签"),
+    EventKind.SIGNER_REJECTED: _("主管未批准加签"),
+    EventKind.SIGNED: _("加签人签署意见"),
+    EventKind.SUBMISSION_HELD: _("已提交，待后加签人签署"),
+    EventKind.TASK_ENTRUSTED: _("委派"),
+    EventKind.ENTRUST_RETURNED: _("委派交回"),
+}
+
+#: a co-signer's or delegate's state and how it was added (the task page's 加签 table)
+SIGNER_LABELS: dict[str, LazyString] = {
+    SignerState.PROPOSED: _("待主管批准"),
+    SignerState.WAITING: _("待轮到"),
+    SignerState.PENDING: _("待签署"),
+    SignerState.AGREED: _("同意"),
+    SignerState.DISAGREED: _("不同意"),
+    SignerState.RETURNED: _("已交回"),
+    SignerState.REMOVED: _("已减签"),
+    SignerState.REJECTED: _("未获批准"),
+    SignerKind.BEFORE: _("会签（前加签）"),
+    SignerKind.AFTER: _("后加签"),
+    SignerKind.DELEGATE: _("委派"),
 }
 
 #: the inbox's tabs, in order
@@ -57,8 +101,36 @@ SCOPE_LABELS: dict[Scope, LazyString] = {
     Scope.ALL: _("本部门全部"),
 }
 
+#: the inbox page's tabs beside the inbox (engine/runtime/worklists.py)
+WORKLIST_LABELS: dict[WorkList, LazyString] = {
+    WorkList.DONE: _("已办"),
+    WorkList.STARTED: _("我发起的"),
+    WorkList.COPIED: _("抄送我的"),
+}
+
+#: one entry of the audit log
+AUDIT_LABELS: dict[AuditAction, LazyString] = {
+    AuditAction.LOGIN_SUCCEEDED: _("登录成功"),
+    AuditAction.LOGIN_FAILED: _("登录失败"),
+    AuditAction.LOGOUT: _("退出登录"),
+    AuditAction.USER_CREATED: _("新增用户"),
+    AuditAction.USER_DISABLED: _("停用用户"),
+    AuditAction.USER_ENABLED: _("启用用户"),
+    AuditAction.ROLES_CHANGED: _("变更角色"),
+    AuditAction.ORGANISATION_CHANGED: _("变更组织"),
+    AuditAction.PASSWORD_CHANGED: _("设置口令"),
+    AuditAction.PASSWORD_RESET: _("重置口令"),
+    AuditAction.TOKEN_REVOKED: _("吊销令牌"),
+}
+
+
+#: history entries whose reason and actor the history line names (撤回 and its request; a 退回 names them by its target)
+REASONED_EVENTS = frozenset({EventKind.WITHDRAWN, EventKind.WITHDRAWAL_REQUESTED, EventKind.WITHDRAWAL_REFUSED})
+
 
 def page_labels() -> dict[str, object]:
     """What the templates need to name and compare the engine's words (merged into every page's context)."""
     return {"status_labels": STATUS_LABELS, "status_filters": STATUS_FILTERS, "event_labels": EVENT_LABELS,
-            "Status": InstanceStatus}
+            "outcome_labels": OUTCOME_LABELS, "audit_labels": AUDIT_LABELS,
+            "signer_labels": SIGNER_LABELS, "Status": InstanceStatus, "WorkList": WorkList,
+            "reasoned_events": REASONED_EVENTS}

@@ -42,7 +42,8 @@ def _share(value: float | None) -> str:
 
 def _figure_row(f: Figures) -> list[Any]:
     return [f.label or _("未派单"), f.requests, f.finished, f.on_time, _share(f.on_time_rate), f.overdue,
-            f.supervised, f.reported, f.rated, *(f.ratings[level] for level in LEVELS), _share(f.satisfied_share)]
+            f.supervised, f.reported, f.rated, *(f.ratings[level] for level in LEVELS), _share(f.satisfied_share),
+            f.not_rated]
 
 
 def _case_row(c: CaseLine) -> list[Any]:
@@ -55,7 +56,7 @@ def _case_row(c: CaseLine) -> list[Any]:
 def _tables(board: Dashboard) -> list[Table]:
     """What both exports hold: the two figure tables (with the total) and the two case lists."""
     figures = [_("承办单位"), _("诉求数"), _("已办结"), _("按期办结"), _("按期率"), _("当前逾期"), _("督办"),
-               _("报督查室"), _("已评价"), *LEVELS, _("满意率")]
+               _("报督查室"), _("已评价"), *LEVELS, _("满意率"), _("未评价")]
     cases = [_("办件编号"), _("企业"), _("楼宇"), _("承办单位"), _("到期"), _("逾期工作日"), _("已报督查室")]
     total = _figure_row(board.total)
     total[0] = _("合计")
@@ -64,7 +65,19 @@ def _tables(board: Dashboard) -> list[Table]:
         (_("按楼宇"), [_("楼宇"), *figures[1:]], [*map(_figure_row, board.by_building), total]),
         (_("逾期清单"), cases, list(map(_case_row, board.overdue))),
         (_("督办清单"), cases, list(map(_case_row, board.supervised))),
+        (_("催办统计"), [_("承办单位"), _("事项"), _("催办次数"), _("被催办环节数")],
+         [[u.unit or _("未指定单位"), u.process_key, u.urges, u.tasks] for u in board.urges]),
     ]
+
+
+#: What makes Excel, LibreOffice or WPS read a cell as a formula (OWASP's list for CSV injection)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """Enterprise and building names come from the public: one that starts like a formula is written as text
+    (a leading apostrophe), so opening the export never runs `=HYPERLINK(…)` or `=cmd|…`."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
 
 
 def _filename(board: Dashboard, suffix: str) -> str:
@@ -100,7 +113,7 @@ def export_csv() -> Response:
             writer.writerow([])
             writer.writerow([title])
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={_filename(board, 'csv')}"})
 
@@ -117,6 +130,9 @@ def export_xlsx() -> Response:
         sheet.append(header)
         for row in rows:
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":  # openpyxl takes a string starting with "=" for a formula: keep it text
+                    cell.data_type = "s"
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

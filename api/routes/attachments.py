@@ -9,7 +9,9 @@ from flask_smorest import Blueprint
 
 from engine.base.errors import FormInvalid
 from engine.case.attachments import add_attachment, add_draft, list_attachments, open_attachment
+from engine.store.blobs import with_extension
 
+from ..openapi import STORAGE_DOWN, UPLOAD_TOO_LARGE, UPLOAD_TYPE
 from ..schemas import AttachmentSchema, UploadSchema
 from ..security import REQUIRED, actor, runtime
 
@@ -17,10 +19,13 @@ blp = Blueprint("attachments", __name__, description="附件 (attachments)")
 
 
 @blp.route("/instances/<id:instance_id>/attachments", methods=["POST"])
-@blp.doc(security=REQUIRED, requestBody={"content": {"multipart/form-data": {"schema": UploadSchema}}})
+@blp.doc(security=REQUIRED, operationId="uploadAttachment", summary="add a file to a case",
+         requestBody={"content": {"multipart/form-data": {"schema": UploadSchema}}})
 @blp.response(201, AttachmentSchema)
-@blp.alt_response(413, description="larger than the upload limit")
-@blp.alt_response(415, description="file type not allowed (checked by content)")
+@blp.alt_response(409, description="办件已办结，不能再添加附件 (the case has ended: no more files)")
+@blp.alt_response(413, description=UPLOAD_TOO_LARGE)
+@blp.alt_response(415, description=UPLOAD_TYPE)
+@blp.alt_response(503, description=STORAGE_DOWN)
 def upload(instance_id: int) -> Any:
     upload = request.files.get("file")
     if upload is None:
@@ -30,13 +35,14 @@ def upload(instance_id: int) -> Any:
 
 
 @blp.route("/uploads", methods=["POST"])
-@blp.doc(security=REQUIRED, summary="upload a file for a start form, before the case exists",
+@blp.doc(security=REQUIRED, operationId="uploadDraft", summary="upload a file for a start form, before the case exists",
          description="The returned id goes into the start form's file field; starting the case binds the file to "
                      "it. Until then only the uploader can use it.",
          requestBody={"content": {"multipart/form-data": {"schema": UploadSchema}}})
 @blp.response(201, AttachmentSchema)
-@blp.alt_response(413, description="larger than the upload limit")
-@blp.alt_response(415, description="file type not allowed (checked by content)")
+@blp.alt_response(413, description=UPLOAD_TOO_LARGE)
+@blp.alt_response(415, description=UPLOAD_TYPE)
+@blp.alt_response(503, description=STORAGE_DOWN)
 def upload_draft() -> Any:
     upload = request.files.get("file")
     if upload is None:
@@ -45,18 +51,23 @@ def upload_draft() -> Any:
 
 
 @blp.route("/instances/<id:instance_id>/attachments", methods=["GET"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="listAttachments", summary="a case's files")
 @blp.response(200, AttachmentSchema(many=True))
 def index(instance_id: int) -> Any:
     return list_attachments(runtime().db, instance_id, actor())
 
 
 @blp.route("/instances/<id:instance_id>/attachments/<id:attachment_id>", methods=["GET"])
-@blp.doc(security=REQUIRED)
-@blp.response(200, content_type="application/octet-stream", description="the file")
+@blp.doc(security=REQUIRED, operationId="downloadAttachment", summary="one of a case's files, as uploaded")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="*/*",
+              description="the file, as an attachment, with the type judged from its content when it was stored")
+@blp.alt_response(503, description=STORAGE_DOWN)
 def download(instance_id: int, attachment_id: int) -> Any:
     view, stream = open_attachment(runtime().db, runtime().blobs, instance_id, attachment_id, actor())
-    response = send_file(stream, mimetype=view.content_type, as_attachment=True, download_name=view.filename)
+    # streamed in pieces from the backend (a file, or the S3 response itself); the row knows the length
+    response = send_file(stream, mimetype=view.content_type, as_attachment=True,
+                         download_name=with_extension(view.filename, view.content_type))
+    response.content_length = view.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -10,10 +10,13 @@ from marshmallow import Schema, fields
 
 from engine.design import designer
 
+from ..openapi import FORBIDDEN
 from ..schemas import Text
 from ..security import REQUIRED, actor, runtime
 
 blp = Blueprint("designer", __name__, description="流程设计 (process designers)")
+DESIGNERS_ONLY = f"需要流程设计人员角色 (process designers only); {FORBIDDEN}"
+NO_SUCH_FILE = "文件不存在，或不是可编辑的流程、表单文件 (no such file, or not an editable process or form file)"
 
 
 class PathQuery(Schema):
@@ -57,31 +60,40 @@ def _settings() -> Any:
 
 
 @blp.route("/designer/processes", methods=["GET"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="listProcessSources", summary="each process folder with its files")
 @blp.response(200, ProcessSourceSchema(many=True))
+@blp.alt_response(403, description=DESIGNERS_ONLY)
 def processes() -> Any:
     return designer.process_sources(_settings(), actor())
 
 
 @blp.route("/designer/files", methods=["GET"])
-@blp.doc(security=REQUIRED, responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+@blp.doc(security=REQUIRED, operationId="readSourceFile", summary="a process or form file's text")
 @blp.arguments(PathQuery, location="query")
+@blp.response(200, {"type": "string"}, content_type="text/plain", description="the file's text (UTF-8)")
+@blp.alt_response(403, description=DESIGNERS_ONLY)
+@blp.alt_response(404, description=NO_SUCH_FILE)
 def read(query: dict[str, str]) -> Response:
     return Response(designer.read_source(_settings(), query["path"], actor()), mimetype="text/plain")
 
 
 @blp.route("/designer/files", methods=["PUT"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="saveSourceFile",
+         summary="save a process or form file if it parses; the problems validation finds")
 @blp.arguments(PathQuery, location="query")
 @blp.arguments(SourceBody)
 @blp.response(200, SaveResult)
+@blp.alt_response(403, description=DESIGNERS_ONLY)
+@blp.alt_response(404, description=NO_SUCH_FILE)
+@blp.alt_response(422, description=designer.NOT_PARSED)
 def save(query: dict[str, str], body: dict[str, str]) -> Any:
     return {"problems": designer.save_source(_settings(), query["path"], body["content"], actor())}
 
 
 @blp.route("/designer/problems", methods=["GET"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="listDesignProblems", summary="what validation finds in every process")
 @blp.response(200, SaveResult)
+@blp.alt_response(403, description=DESIGNERS_ONLY)
 def problems() -> Any:
     return {"problems": designer.check(_settings(), actor())}
 
@@ -113,9 +125,12 @@ class FolderQuery(Schema):
 
 
 @blp.route("/designer/scenarios", methods=["POST"])
-@blp.doc(security=REQUIRED, summary="run a process folder's scenarios (throw-away database) with flow coverage")
+@blp.doc(security=REQUIRED, operationId="runScenarios",
+         summary="run a process folder's scenarios (throw-away database) with flow coverage")
 @blp.arguments(FolderQuery, location="query")
 @blp.response(200, TestRunSchema)
+@blp.alt_response(403, description=DESIGNERS_ONLY)
+@blp.alt_response(404, description="流程目录不存在 (no such process folder)")
 def scenarios(query: dict[str, str]) -> Any:
     report = designer.run_scenarios(_settings(), query["folder"], actor())
     return {
@@ -129,7 +144,9 @@ def scenarios(query: dict[str, str]) -> Any:
 
 
 @blp.route("/designer/deploy", methods=["POST"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="deployProcesses", summary="validate and deploy every process folder")
 @blp.response(200, DeployedSchema(many=True))
+@blp.alt_response(403, description=DESIGNERS_ONLY)
+@blp.alt_response(422, description="流程校验未通过，未部署 (a process fails validation; nothing was deployed)")
 def deploy() -> Any:
     return designer.deploy_all(runtime().db, _settings(), actor())

@@ -15,8 +15,8 @@ blp = Blueprint("funds", __name__, description="楼宇发展基金 (building dev
 
 
 @blp.route("/funds/<string:code>/balances", methods=["GET"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="getFundBalances")
 @blp.response(200, FundBalances)
-@blp.alt_response(404, description="no such fund, or not the caller's to see")
+@blp.alt_response(404, description="基金不存在，或无权查看 (no such fund, or not the caller's to see)")
 def fund_balances(code: str) -> dict[str, Any]:
     return {"fund_code": code, "balances": ledger.fund_balances(runtime().db, actor(), code)}

@@ -12,6 +12,7 @@ from engine.case.comments import add_comment, list_comments
 from engine.runtime.caseview import diagram_xml
 from engine.runtime.inbox import InstanceFilter, list_instances
 
+from ..openapi import BAD_CURSOR, STEP_PRODUCT_FAILED
 from ..schemas import (
     CommentRequest,
     CommentSchema,
@@ -28,11 +29,12 @@ blp = Blueprint("instances", __name__, description="办件 (cases)")
 
 
 @blp.route("/instances", methods=["GET"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="listInstances", summary="the cases the caller may see, newest first")
 @blp.arguments(InstanceQuery, location="query")
 @blp.response(200, InstancePage)
+@blp.alt_response(400, description=BAD_CURSOR)
 def list_cases(query: dict[str, Any]) -> dict[str, Any]:
-    flt = InstanceFilter(status=query.get("status"), process=query.get("process"),
+    flt = InstanceFilter(status=query.get("status"), outcome=query.get("outcome"), process=query.get("process"),
                          case_number=query.get("case_number"), started_by_me=query["mine"],
                          started_from=query.get("started_from"), started_to=query.get("started_to"))
     items, cursor = list_instances(runtime().db, actor(), flt, query.get("cursor"), query["limit"])
@@ -40,7 +42,7 @@ def list_cases(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/instances/<id:instance_id>", methods=["GET"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="getInstance", summary="a case in detail: data, open tasks, history")
 @blp.response(200, InstanceDetail)
 def show(instance_id: int) -> dict[str, Any]:
     view = runtime().instance(instance_id, actor(), detail=True)
@@ -48,41 +50,49 @@ def show(instance_id: int) -> dict[str, Any]:
 
 
 @blp.route("/instances/<id:instance_id>/diagram", methods=["GET"])
-@blp.doc(security=REQUIRED, summary="the BPMN XML of the case's own process version (for diagram viewers)",
-         responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}})
+@blp.doc(security=REQUIRED, operationId="getInstanceDiagram",
+         summary="the BPMN XML of the case's own process version (for diagram viewers)")
+@blp.response(200, {"type": "string"}, content_type="application/xml", description="BPMN 2.0 XML")
 def diagram(instance_id: int) -> Response:
     return Response(diagram_xml(runtime(), instance_id, actor()), mimetype="application/xml")
 
 
-def _admin(name: str) -> None:
+def _admin(name: str, runs_on: bool) -> None:
+    """`runs_on`: the case goes on from where it stood, so the step's products (documents, fund entries) run."""
+    products = blp.alt_response(422, description=STEP_PRODUCT_FAILED) if runs_on else (lambda view: view)
+
     @blp.route(f"/instances/<id:instance_id>/{name}", methods=["POST"], endpoint=name)
-    @blp.doc(security=REQUIRED, summary=f"{name} (administrators)")
+    @blp.doc(security=REQUIRED, operationId=f"{name}Instance", summary=f"{name} (administrators)")
     @blp.response(200, InstanceSummary)
+    @blp.alt_response(409, description=f"办件当前状态不能执行该操作 (the case's status does not allow {name})")
+    @products
     def view(instance_id: int) -> Any:
         return getattr(runtime(), name)(instance_id, actor())
 
 
-for _name in ("suspend", "resume", "terminate", "retry"):
-    _admin(_name)
+for _name, _runs_on in (("suspend", False), ("resume", True), ("terminate", False), ("retry", True)):
+    _admin(_name, _runs_on)
 
 
 @blp.route("/instances/<id:instance_id>/messages", methods=["POST"])
-@blp.doc(security=REQUIRED, summary="deliver a message to a waiting case (administrators, integrations)")
+@blp.doc(security=REQUIRED, operationId="deliverMessage",
+         summary="deliver a message to a waiting case (administrators, integrations)")
 @blp.arguments(MessageRequest)
 @blp.response(200, InstanceSummary)
+@blp.alt_response(409, description="办件未在等待该消息 (the case is not running, or not waiting for this message)")
 def deliver(body: dict[str, Any], instance_id: int) -> Any:
     return runtime().deliver(instance_id, body["name"], body["payload"], actor())
 
 
 @blp.route("/instances/<id:instance_id>/comments", methods=["GET"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="listInstanceComments", summary="a case's comments, oldest first")
 @blp.response(200, CommentSchema(many=True))
 def comments(instance_id: int) -> Any:
     return list_comments(runtime().db, instance_id, actor())
 
 
 @blp.route("/instances/<id:instance_id>/comments", methods=["POST"])
-@blp.doc(security=REQUIRED)
+@blp.doc(security=REQUIRED, operationId="addInstanceComment", summary="comment on a case")
 @blp.arguments(CommentRequest)
 @blp.response(201, CommentSchema)
 def comment(body: dict[str, Any], instance_id: int) -> Any:
@@ -90,10 +100,12 @@ def comment(body: dict[str, Any], instance_id: int) -> Any:
 
 
 @blp.route("/instances/<id:instance_id>/documents/<string:name>", methods=["GET"])
-@blp.doc(security=REQUIRED, summary="an issued document as PDF (the latest issue, or ?seq=N)",
-         responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.doc(security=REQUIRED, operationId="getDocument",
+         summary="an issued document as PDF (the latest issue, or ?seq=N)")
 @blp.arguments(DocumentQuery, location="query")
-@blp.alt_response(404, description="no such case or document for the caller")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+              description="the document, as issued")
+@blp.alt_response(404, description="办件或文书不存在，或无权查看 (no such case or document for the caller)")
 def document(query: dict[str, Any], instance_id: int, name: str) -> Response:
     issued = runtime().document(instance_id, name, actor(), query.get("seq"))
     response = Response(issued.pdf(), mimetype="application/pdf")

@@ -13,16 +13,20 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select, update
 
-from engine.background import sla
+from engine.background import outbox, sla
 from engine.base.clock import now
 from engine.base.errors import Conflict, TongbanError
 from engine.base.periodic import Periodic
 from engine.base.vocabulary import InstanceStatus, TimerKind, TimerState
 from engine.runtime.context import in_context
+from engine.runtime.metrics import StepKind
 from engine.runtime.runtime import Runtime
 from engine.store.models import Instance, Timer
 
 log = logging.getLogger(__name__)
+
+#: what firing a row of each kind counts as in the step metrics
+STEP_KIND = {TimerKind.TIMER: StepKind.TIMER, TimerKind.SERVICE: StepKind.SERVICE}
 
 
 @in_context
@@ -48,10 +52,11 @@ def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None
     return sorted(set(rows))
 
 
-def fire(runtime: Runtime, instance_id: int) -> bool:
-    """Advance one instance whose timer came due; False when another worker got there first."""
+def fire(runtime: Runtime, instance_id: int, kind: StepKind = StepKind.TIMER) -> bool:
+    """Advance one instance whose timer (or service attempt, or automatic step: `kind`) came due; False when another
+    worker got there first."""
     try:
-        runtime.advance(instance_id)
+        runtime.advance(instance_id, kind)
         return True
     except Conflict:
         return False  # someone else stepped the instance: their step saw the timer too
@@ -61,11 +66,12 @@ def fire(runtime: Runtime, instance_id: int) -> bool:
 def sweep(runtime: Runtime, limit: int = 100, kind: TimerKind | None = None) -> int:
     """Claim and fire what is due now (of one kind, when given); returns how many instances were advanced."""
     fired = 0
-    for instance_id in claim_due(runtime, limit, kind=kind):
-        try:
-            fired += fire(runtime, instance_id)
-        except TongbanError:
-            log.exception("timer of instance %s could not fire", instance_id)
+    for each in (kind,) if kind is not None else tuple(TimerKind):
+        for instance_id in claim_due(runtime, limit, kind=each):
+            try:
+                fired += fire(runtime, instance_id, STEP_KIND[each])
+            except TongbanError:
+                log.exception("timer of instance %s could not fire", instance_id)
     return fired
 
 
@@ -81,5 +87,7 @@ class TimerThread(Periodic):
 
     def _sweep(self) -> None:
         while sweep(self.runtime) > 0:
+            pass
+        while outbox.sweep(self.runtime) > 0:  # rows only a time in scale-out mode left behind
             pass
         sla.sweep(self.runtime)

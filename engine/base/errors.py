@@ -64,14 +64,3 @@ class DefinitionInvalid(TongbanError):
 class Unauthorized(TongbanError):
     code = "unauthorized"
     status = 401
-
-
-class TooManyAttempts(TongbanError):
-    """Login throttled after repeated failures; `retry_after` seconds until the next attempt is heard."""
-
-    code = "too_many_attempts"
-    status = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -22,6 +22,24 @@ class InstanceStatus(StrEnum):
     ERROR = "error"
 
 
+class Outcome(StrEnum):
+    """instances.outcome (String(20)): what a case came to, beside whether it is still running.
+
+    Set by the `outcome` property of the element that decides (engine/bpmn/stepping.py `outcome_of`); the
+    administrator's termination sets `terminated`. Lists, filters, documents and the dashboard use it, so a
+    refusal no longer looks like an approval because both ended `completed`.
+    """
+
+    APPROVED = "approved"
+    REFUSED = "refused"
+    NOT_ACCEPTED = "not_accepted"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+    REVOKED = "revoked"
+    CLOSED = "closed"
+    TERMINATED = "terminated"
+
+
 #: the statuses a case never leaves (its `ended_at` is set)
 ENDED = frozenset({InstanceStatus.COMPLETED, InstanceStatus.TERMINATED})
 
@@ -74,6 +92,23 @@ class EventKind(StrEnum):
     TASK_DELEGATED = "task_delegated"
     COMMENTED = "commented"
     ATTACHED = "attached"
+    OUTCOME_SET = "outcome_set"
+    #: 撤回 (engine/runtime/withdrawal.py): the applicant withdrew, asked to, or the office refused the request
+    WITHDRAWN = "withdrawn"
+    WITHDRAWAL_REQUESTED = "withdrawal_requested"
+    WITHDRAWAL_REFUSED = "withdrawal_refused"
+    #: 退回 (engine/runtime/returns.py): the case was sent back from one user task to an earlier one
+    RETURNED = "returned"
+    SIGNERS_ADDED = "signers_added"  # 加签 (engine/runtime/signers.py)
+    SIGNER_REMOVED = "signer_removed"  # 减签
+    SIGNER_APPROVED = "signer_approved"  # a supervisor let an outside signer in
+    SIGNER_REJECTED = "signer_rejected"  # … or refused it
+    SIGNED = "signed"  # a co-signer's opinion: agree or disagree
+    SUBMISSION_HELD = "submission_held"  # 后加签: the holder's submission waits for the added signers
+    TASK_ENTRUSTED = "task_entrusted"  # 委派 (not 转办: the task comes back)
+    ENTRUST_RETURNED = "entrust_returned"  # the delegate's work, back with the delegator
+    CARBON_COPIED = "carbon_copied"  # 抄送: who was sent a read-only copy, by whom or by which element
+    TASK_URGED = "task_urged"  # 催办: the applicant or a supervisor urged an open task
 
     @classmethod
     def timer(cls, outcome: TimerState) -> EventKind:
@@ -90,6 +125,16 @@ class NoticeKind(StrEnum):
     ESCALATION_REPORT = "escalation_report"
     INCIDENT = "incident"
     SERVICE_NOTICE = "service_notice"
+    CASE_WITHDRAWN = "case_withdrawn"
+    WITHDRAWAL_REQUESTED = "withdrawal_requested"
+    WITHDRAWAL_DECIDED = "withdrawal_decided"
+    CASE_RETURNED = "case_returned"
+    COSIGN_REQUESTED = "cosign_requested"  # a co-signer's turn to sign (加签)
+    COSIGN_APPROVAL = "cosign_approval"  # supervisors: an outside signer waits for approval
+    COSIGNED = "cosigned"  # the holder: a co-signer gave its opinion
+    ENTRUSTED = "entrusted"  # 委派: the delegate got a task, or the delegator got it back
+    CARBON_COPY = "carbon_copy"  # 抄送: a case was copied to the user to read
+    URGED = "urged"  # 催办: a task the user holds was urged
 
 
 class MailState(StrEnum):
@@ -119,4 +164,27 @@ class Product(StrEnum):
     NOTICES = "notices"
     CASE_FACTS = "case_facts"
     DOCUMENTS = "documents"
+    CARBON_COPIES = "carbon_copies"
     FUND_LEDGER = "fund_ledger"
+
+
+class SignerKind(StrEnum):
+    """task_signers.kind (String(10)): how a person was added to someone else's task."""
+
+    BEFORE = "before"  # 前加签 / 会签: must agree before the holder completes
+    AFTER = "after"  # 后加签: signs after the holder submitted, in order
+    DELEGATE = "delegate"  # 委派: acts for the holder and gives the task back
+
+
+class SignerState(StrEnum):
+    """task_signers.state (String(12))."""
+
+    PROPOSED = "proposed"  # outside the task's lane: waits for a supervisor
+    WAITING = "waiting"  # an after-signer whose turn has not come
+    PENDING = "pending"  # may act now (its inbox shows the task)
+    AGREED = "agreed"
+    DISAGREED = "disagreed"
+    RETURNED = "returned"  # a delegate gave the task back
+    REMOVED = "removed"  # 减签
+    REJECTED = "rejected"  # a supervisor refused the outside signer
+

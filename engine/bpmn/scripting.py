@@ -48,6 +48,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.base import clock, workdays
+from engine.base.identity import credit_code_valid, id_number_valid
 from engine.base.settings import ScriptBudget
 from engine.bpmn import budget
 
@@ -771,15 +772,6 @@ def workdays_between(a: Any, b: Any) -> int:
     return workdays.current().working_days_between(as_moment(a), as_moment(b))
 
 
-def id_number_valid(s: Any) -> bool:
-    """GB 11643 resident ID: 17 digits plus an ISO 7064 MOD 11-2 check character (a pattern cannot check it)."""
-    text = (s if isinstance(s, str) else str(s) if isinstance(s, int) else "").upper()
-    if len(text) != 18 or not text[:17].isdigit():
-        return False
-    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(text[:17]))
-    return text[17] == "10X98765432"[total % 11]
-
-
 #: Helpers a process script may call.
 HELPERS: dict[str, Any] = {
     "Decimal": Decimal,
@@ -792,6 +784,7 @@ HELPERS: dict[str, Any] = {
     "paused_workdays_after": paused_workdays_after,
     "workdays_between": workdays_between,
     "id_number_valid": id_number_valid,
+    "credit_code_valid": credit_code_valid,
 }
 
 _RESERVED = set(_guards(ScriptBudget()).names) | set(HELPERS)

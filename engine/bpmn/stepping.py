@@ -10,8 +10,11 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
@@ -32,6 +35,10 @@ class Step:
     error_element: str | None = None
     #: in-app notices service tasks asked for, written with the step
     notices: list[RoleNotice] = field(default_factory=list)
+    #: the outcome a command decides by itself (an administrator's termination); else the elements' say
+    outcome: str | None = None
+    #: the automatic steps that follow were not run: a worker runs them (scale-out mode; the step's outbox row)
+    deferred: bool = False
 
 
 def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: ServiceCalls,
@@ -45,7 +52,7 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: 
             workflow.refresh_timers()
             for task in servicetask.due(workflow.get_tasks(state=TaskState.STARTED)):
                 task.run()
-            workflow.do_engine_steps()
+            engine_steps(workflow)
     except (SpiffWorkflowException, ScriptRefused) as exc:
         element = _failed_element(workflow, exc)
         cause = getattr(exc, "exception", None)
@@ -56,21 +63,93 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: 
         return Step(workflow, InstanceStatus.ERROR, events, message, element, calls.notices)
     events.extend(calls.events)
     events.extend(changes.automatic(workflow, since))
-    # Messages thrown for no catcher in this case leave the state (they would pile up in it) and
-    # go on record; routing them to other cases by correlation is not built yet.
-    events.extend({"kind": EventKind.MESSAGE_THROWN, "detail": {"message": e.event_definition.name}}
-                  for e in workflow.get_events())
+    # Events thrown for no catcher in this case leave the state (they would pile up in it).  An error nobody
+    # catches ends the case in error (BPMN §10.5.4: the process ends abnormally); messages, signals and
+    # escalations go on record, by kind — routing them to other cases by correlation is not built yet.
+    uncaught = workflow.get_events()
+    errors = [e for e in uncaught if isinstance(e.event_definition, ErrorEventDefinition)]
+    events.extend({"kind": EventKind.MESSAGE_THROWN, "detail": _thrown(e.event_definition)}
+                  for e in uncaught if e not in errors)
+    if errors:
+        element = _thrown_by(workflow, errors[0].event_definition)
+        code = errors[0].event_definition.code
+        message = (f"错误结束事件 {element} 抛出的错误 {code!r} 未被捕获，办件异常结束 "
+                   f"(the error {code!r} thrown by the error end event {element} was not caught: the case ended "
+                   "abnormally)")
+        events.append({"kind": EventKind.ERROR, "element_id": element, "detail": {"message": message}})
+        return Step(workflow, InstanceStatus.ERROR, events, message, element, calls.notices)
     if workflow.is_completed():
-        outcome = InstanceStatus.TERMINATED if _terminated(workflow) else InstanceStatus.COMPLETED
-        events.append({"kind": EventKind.ENDED, "detail": {"outcome": outcome}})
+        terminate = _terminated(workflow)
+        outcome = InstanceStatus.TERMINATED if terminate else InstanceStatus.COMPLETED
+        events.append({"kind": EventKind.ENDED, "element_id": terminate, "detail": {"outcome": outcome}})
         return Step(workflow, outcome, events, notices=calls.notices)
     return Step(workflow, InstanceStatus.RUNNING, events, notices=calls.notices)
 
 
-def _terminated(workflow: BpmnWorkflow) -> bool:
-    """A terminate end event ended the case (e.g. a missed 容缺 supply deadline): terminated, not completed."""
-    return any(isinstance(getattr(t.task_spec, "event_definition", None), TerminateEventDefinition)
-               for t in workflow.get_tasks(state=TaskState.COMPLETED))
+def _thrown(definition: Any) -> dict[str, str]:
+    """An uncaught message, signal or escalation as the history records it: its name and what it is."""
+    kind = type(definition).__name__.removesuffix("EventDefinition").lower()
+    detail = {"message": definition.name}
+    return detail if kind == "message" else {**detail, "event": kind}
+
+
+def _thrown_by(workflow: BpmnWorkflow, definition: Any) -> str | None:
+    """The element (an error end event) whose definition threw this, for the record."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if getattr(t.task_spec, "event_definition", None) is definition]
+    return element_of(max(done, key=lambda t: t.last_state_change)) if done else None
+
+
+class _Interrupted(Exception):
+    """A throw was caught by interrupting boundary events: they run before anything else."""
+
+    def __init__(self, boundaries: list[Task]) -> None:
+        super().__init__()
+        self.boundaries = boundaries
+
+
+def engine_steps(workflow: BpmnWorkflow) -> None:
+    """Spiff's `do_engine_steps`, except that an interrupting boundary event caught from inside its subprocess
+    runs at once.  Spiff catches a signal or escalation the moment it is thrown but runs the boundary event only
+    once the subprocess has nothing left to do, so the rest of the subprocess would run first — BPMN says the
+    interrupting event stops it right there (§10.5.6)."""
+
+    def after(task: Task) -> None:
+        if isinstance(task.task_spec, ThrowingEvent):
+            ready = [t for t in workflow.get_tasks(state=TaskState.READY)
+                     if isinstance(t.task_spec, BoundaryEvent) and t.task_spec.cancel_activity]
+            if ready:
+                raise _Interrupted(ready)
+
+    while True:
+        try:
+            workflow.do_engine_steps(did_complete_task=after)
+            return
+        except _Interrupted as interrupted:
+            for boundary in interrupted.boundaries:
+                if boundary.state == TaskState.READY:
+                    boundary.run()
+
+
+def _terminated(workflow: BpmnWorkflow) -> str | None:
+    """The terminate end event that ended the case (e.g. a missed 容缺 supply deadline): terminated, not
+    completed — None when no terminate end event ran."""
+    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if isinstance(getattr(t.task_spec, "event_definition", None), TerminateEventDefinition)]
+    return element_of(ends[0]) if ends else None
+
+
+def outcome_of(workflow: BpmnWorkflow, deciding: dict[str, str]) -> str | None:
+    """The case's outcome: the `outcome` of the element that completed last among those carrying one
+    (`deciding`: element id → outcome), so a revocation after an approval, or a second decision after a
+    return loop, overrides the earlier one.  None while no deciding element has completed."""
+    if not deciding:
+        return None
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None) in deciding]
+    if not done:
+        return None
+    return deciding[max(done, key=lambda t: t.last_state_change).task_spec.bpmn_id]
 
 
 def element_of(task: Task) -> str:
@@ -79,12 +158,13 @@ def element_of(task: Task) -> str:
 
 
 def _timer_due(task: Task) -> datetime | None:
+    """When the task's timer fires next: its own timer's, or the earliest of the timers an event-based gateway
+    (a MultipleEventDefinition) waits on beside its messages and signals.  A cycle's is its next repetition."""
     definition = getattr(task.task_spec, "event_definition", None)
-    if isinstance(definition, TimerEventDefinition):
-        due = definition.details(task).value
-        if isinstance(due, str):
-            return TimerEventDefinition.get_datetime(due)
-    return None
+    timers = [d for d in (getattr(definition, "event_definitions", None) or [definition])
+              if isinstance(d, TimerEventDefinition)]
+    dues = [TimerEventDefinition.get_datetime(due) for d in timers if isinstance(due := d.details(task).value, str)]
+    return min(dues, default=None)
 
 
 @dataclass(frozen=True)

@@ -42,18 +42,20 @@ class AttachmentView:
 
 def _store(db: Database, blobs: BlobStore, stream: BinaryIO, filename: str, content_type: str | None, actor: Actor,
            instance_id: int | None, task_id: str | None) -> AttachmentView:
-    """Bytes into the blob store, a row (and, for a case, an `attached` event) in one transaction."""
-    stored = blobs.put(stream, filename, content_type)
-    at = now()
-    with db.write() as session:
-        row = Attachment(instance_id=instance_id, task_id=task_id, sha256=stored.sha256, filename=stored.filename,
-                         content_type=stored.content_type, size=stored.size, uploaded_by=actor.id, created_at=at)
-        session.add(row)
-        session.flush()
-        if instance_id is not None:
-            session.add(Event(instance_id=instance_id, at=at, kind=EventKind.ATTACHED, task_id=task_id,
-                              user_id=actor.id, data_hash=stored.sha256,
-                              detail={"attachment_id": row.id, "filename": stored.filename}))
+    """Bytes into the blob store first, then a row (and, for a case, an `attached` event) in one transaction: a
+    failed put writes no row, and a failed transaction leaves bytes no row names (the retention job's)."""
+    with blobs.storing(stream, filename, content_type) as stored:
+        at = now()
+        with db.write() as session:
+            row = Attachment(instance_id=instance_id, task_id=task_id, sha256=stored.sha256,
+                             filename=stored.filename, content_type=stored.content_type, size=stored.size,
+                             uploaded_by=actor.id, created_at=at)
+            session.add(row)
+            session.flush()
+            if instance_id is not None:
+                session.add(Event(instance_id=instance_id, at=at, kind=EventKind.ATTACHED, task_id=task_id,
+                                  user_id=actor.id, data_hash=stored.sha256,
+                                  detail={"attachment_id": row.id, "filename": stored.filename}))
     return AttachmentView(row.id, instance_id, task_id, row.filename, row.content_type, row.size, row.sha256,
                           actor.username, at)
 

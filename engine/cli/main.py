@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from functools import wraps
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import ArgumentError
 
 from engine.base import jsonvalues
-from engine.base.errors import TongbanError
 from engine.base.jsonvalues import MalformedJSON
 from engine.base.problems import errors_in
-from engine.base.settings import Settings, SettingsInvalid
+from engine.base.settings import Settings
 from engine.base.vocabulary import InstanceStatus
+from engine.cli.failures import Commands, unusable_url
 from engine.definitions.catalogue import RoleCatalogue
 from engine.definitions.registry import deploy as deploy_files
 from engine.definitions.registry import validate as validate_files
@@ -27,10 +28,7 @@ from engine.runtime.runtime import SYSTEM, Runtime
 
 class Context:
     def __init__(self) -> None:
-        try:
-            self.settings = Settings.from_env()
-        except SettingsInvalid as exc:
-            raise click.ClickException(str(exc)) from None
+        self.settings = Settings.from_env()  # SettingsInvalid: its message, from `Commands`
         self._runtime: Runtime | None = None
 
     @property
@@ -38,7 +36,10 @@ class Context:
         if self._runtime is None:
             from engine.background.jobs import runtime_for  # Celery is only imported by commands that need a runtime
 
-            self._runtime = runtime_for(self.settings)
+            try:
+                self._runtime = runtime_for(self.settings)
+            except (ArgumentError, ImportError) as exc:  # unparsable, or its driver is not installed
+                raise unusable_url(exc) from None
             # the rest of the command runs in the runtime's clock, calendar and budget (engine/runtime/context.py)
             click.get_current_context().find_root().with_resource(self._runtime.context.entered())
         return self._runtime
@@ -69,28 +70,6 @@ def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
         human()
 
 
-def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn runtime errors into a readable message (or the JSON error object) and exit code 1."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TongbanError as exc:
-            if kwargs.get("as_json"):
-                click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))
-            else:
-                click.echo(f"错误 (error): {exc.message}", err=True)
-                for path, messages in exc.fields.items():
-                    for message in messages:
-                        click.echo(f"  {path}: {message}", err=True)
-                for problem in getattr(exc, "problems", []):
-                    click.echo(f"  {problem}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
 def read_data(value: str) -> Any:
     """--data takes inline JSON or the path of a JSON file, parsed as strictly as an API body (no NaN, no
     infinity, no lone surrogate, …); what is wrong is a TongbanError, so the command prints it and exits 1."""
@@ -107,7 +86,15 @@ def read_data(value: str) -> Any:
         raise MalformedJSON(exc.message, {"--data": exc.fields["/"]}) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _version() -> str:
+    try:
+        return version("tongban")
+    except PackageNotFoundError:  # run from a clone that was never installed
+        return "unknown"
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", "-V", prog_name="tongban", message="%(prog)s %(version)s")
 def main() -> None:
     """楼宇通办 tongban — BPMN services for the enterprises in a district's office buildings."""
 
@@ -148,7 +135,6 @@ _DEPLOYED = {True: "新版本 (new)", False: "未变化 (unchanged)"}
 @click.option("--as", "username", default=None, help="记录部署人 (record who deployed)")
 @json_option
 @pass_ctx
-@handles_errors
 def deploy(ctx: Context, path: str | None, username: str | None, as_json: bool) -> None:
     """部署流程新版本 (deploy: one new version per process whose content changed)."""
     results = deploy_files(ctx.runtime.db, ctx.files(path), by=username)
@@ -183,7 +169,6 @@ def processes(ctx: Context, as_json: bool) -> None:
 @as_option
 @json_option
 @pass_ctx
-@handles_errors
 def start(ctx: Context, key: str, data: str, username: str, as_json: bool) -> None:
     """发起办件 (start an instance)."""
     view = ctx.runtime.start(key, read_data(data), ctx.runtime.actor(username))
@@ -194,7 +179,6 @@ def start(ctx: Context, key: str, data: str, username: str, as_json: bool) -> No
 @as_option
 @json_option
 @pass_ctx
-@handles_errors
 def tasks(ctx: Context, username: str, as_json: bool) -> None:
     """待办任务 (the user's inbox)."""
     views = ctx.runtime.tasks(ctx.runtime.actor(username))
@@ -208,7 +192,6 @@ def tasks(ctx: Context, username: str, as_json: bool) -> None:
 @as_option
 @json_option
 @pass_ctx
-@handles_errors
 def complete(ctx: Context, task_id: str, data: str, username: str, as_json: bool) -> None:
     """办理任务 (complete a human task)."""
     view = ctx.runtime.complete(task_id, read_data(data), ctx.runtime.actor(username))
@@ -224,12 +207,11 @@ def _actor(ctx: Context, username: str | None) -> Actor:
 @click.option("--as", "username", default=None, help="只看该用户可见的 (scope to this user)")
 @json_option
 @pass_ctx
-@handles_errors
 def instances(ctx: Context, status: str | None, username: str | None, as_json: bool) -> None:
     """办件列表 (instances, newest first)."""
     views = ctx.runtime.instances(_actor(ctx, username), status=status)
     emit(as_json, [v.to_dict() for v in views], lambda: [click.echo(
-        f"{v.case_number}  {v.process_key} v{v.version}  {v.status}") for v in views])
+        f"{v.case_number}  {v.process_key} v{v.version}  {v.status}  {v.outcome or '-'}") for v in views])
 
 
 @main.command()
@@ -237,7 +219,6 @@ def instances(ctx: Context, status: str | None, username: str | None, as_json: b
 @click.option("--as", "username", default=None, help="只看该用户可见的 (scope to this user)")
 @json_option
 @pass_ctx
-@handles_errors
 def show(ctx: Context, case: str, username: str | None, as_json: bool) -> None:
     """办件详情：数据、事件、待办 (case detail: data, events, open tasks)."""
     view = ctx.runtime.instance(case, _actor(ctx, username), detail=True)
@@ -250,7 +231,6 @@ def _admin_command(name: str, help_text: str) -> None:
     @as_option
     @json_option
     @pass_ctx
-    @handles_errors
     def command(ctx: Context, case: str, username: str, as_json: bool) -> None:
         view = getattr(ctx.runtime, name)(case, ctx.runtime.actor(username))
         emit(as_json, view.to_dict(), lambda: _print_instance(view))
@@ -269,7 +249,6 @@ _admin_command("terminate", "终止办件 (terminate an instance; administrators
 @as_option
 @json_option
 @pass_ctx
-@handles_errors
 def message(ctx: Context, case: str, name: str, data: str, username: str, as_json: bool) -> None:
     """向等待中的办件投递消息 (deliver a message to a case waiting for it; administrators)."""
     view = ctx.runtime.deliver(case, name, read_data(data), ctx.runtime.actor(username))
@@ -277,7 +256,8 @@ def message(ctx: Context, case: str, name: str, data: str, username: str, as_jso
 
 
 def _print_instance(view: Any, detail: bool = False) -> None:
-    click.echo(f"办件编号 {view.case_number}  {view.process_key} v{view.version}  状态 {view.status}")
+    click.echo(f"办件编号 {view.case_number}  {view.process_key} v{view.version}  状态 {view.status}  "
+               f"结果 {view.outcome or '-'}")
     if view.error:
         click.echo(f"  错误 @ {view.error_element}: {view.error}")
     for task in view.open_tasks:
@@ -299,4 +279,4 @@ def _shown(change: dict[str, Any], side: str) -> str:
     return json.dumps(change[side], ensure_ascii=False) if side in change else "—"
 
 
-from engine.cli import accounts, jobs, scenarios  # noqa: E402,F401 - register their commands on `main`
+from engine.cli import accounts, audit, followups, jobs, operations, opinions, scenarios, signers, withdrawals  # noqa: E402,F401 - register commands

@@ -27,8 +27,20 @@ from engine.base.problems import Problem
 from engine.base.xmlsafe import UnsafeXml, parse_xml
 from engine.bpmn.servicetask import ServiceTask
 from engine.definitions.catalogue import Role, RoleCatalogue
+from engine.definitions.copies import CC_PROPERTY, Recipients, parse
 from engine.definitions.forms import Form, load_form
-from engine.definitions.templates import DOCUMENT_PROPERTY, TEMPLATES_NAME, Template, folder_of, names, templates_for
+from engine.definitions.organisations import ORGANISATIONS_PATH, OrganisationList, organisations_in
+from engine.definitions.rewrite import for_spiff
+from engine.definitions.structure import structure_problems
+from engine.definitions.templates import (
+    DOCUMENT_PROPERTY,
+    ORG_NAME_HELPER,
+    TEMPLATES_NAME,
+    Template,
+    folder_of,
+    names,
+    templates_for,
+)
 from engine.definitions.unsupported import find_unsupported
 from engine.definitions.workspace import FORMS, ROLES_PATH, Files, Manifest, content_hash, manifests
 
@@ -38,8 +50,18 @@ NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
 ORG_PROPERTY = "candidateOrg"
+#: on an enterprise role's task: an expression giving another case's number; the task goes to the enterprise that
+#: filed that case (a donor asked, in the spending project's case, to consent to a change of use of its donation)
+ENTERPRISE_PROPERTY = "candidateEnterprise"
 DUE_PROPERTY = "dueDate"
 WARN_PROPERTY = "warnAt"
+OUTCOME_PROPERTY = "outcome"  # the case outcome an element sets on completion (engine/base/vocabulary.py Outcome)
+#: `true` on the element whose completion means an office has accepted the case (受理, 视为受理, 容缺受理): from
+#: then on the applicant may only *ask* to withdraw (engine/runtime/withdrawal.py)
+ACCEPTS_PROPERTY = "accepts"
+#: `false` on a user task forbids sending a case back to it / from it (退回, engine/runtime/returns.py)
+RETURN_TO_PROPERTY = "allowReturnTo"
+RETURN_FROM_PROPERTY = "allowReturnFrom"
 
 
 @dataclass(frozen=True)
@@ -53,9 +75,14 @@ class HumanTaskSpec:
     role: Role | None
     form: str | None
     candidate_org: str | None
+    #: expressions over the task's data: another case's number, whose enterprise the task goes to (enterprise roles)
+    candidate_enterprise: str | None = None
     #: expressions over the task's data giving ISO datetimes: its deadline and its SLA warning time
     due_date: str | None = None
     warn_at: str | None = None
+    #: whether an approver may send the case back to this task / from this task (`allowReturnTo`/`allowReturnFrom`)
+    return_to: bool = True
+    return_from: bool = True
 
 
 @dataclass
@@ -75,6 +102,12 @@ class CompiledProcess:
     #: the process folder's document templates, and which elements issue which of them on completion
     documents: dict[str, Template] = field(default_factory=dict, repr=False)
     document_elements: dict[str, list[str]] = field(default_factory=dict)
+    #: element id → the case outcome its completion sets (its `outcome` property)
+    outcome_elements: dict[str, str] = field(default_factory=dict)
+    #: the elements whose completion means the case was accepted (their `accepts` property)
+    acceptance_elements: frozenset[str] = frozenset()
+    #: element id → whom its completion copies the case to (its `cc` property, engine/definitions/copies.py)
+    cc_elements: dict[str, Recipients] = field(default_factory=dict)
 
 
 class TongbanParser(SpiffBpmnParser):
@@ -100,6 +133,8 @@ class ParsedWorkspace:
         self.problems: list[Problem] = []
         self.trees: dict[str, etree._ElementTree] = {}
         self.process_file: dict[str, str] = {}
+        #: process id → the file that holds it, for processes in a file refused before parsing (its errors say why)
+        self.refused: dict[str, str] = {}
         self.decision_file: dict[str, str] = {}
         self.lines: dict[str, dict[str, int]] = {}
         self.parser = TongbanParser()
@@ -166,9 +201,10 @@ class ParsedWorkspace:
         return False
 
     def _add_bpmn(self, path: str, tree: etree._ElementTree) -> None:
-        unsupported = find_unsupported(tree, path)
+        unsupported = find_unsupported(tree, path) + structure_problems(tree, path)
         self.problems.extend(unsupported)
         if not self._xsd(path, tree, BPMN_VALIDATOR) or unsupported:
+            self.refused.update({p.get("id"): path for p in tree.getroot().iterfind(f"{{{BPMN_NS}}}process")})
             return
         for process in tree.getroot().iterfind(f"{{{BPMN_NS}}}process"):
             if process.get("id") in self.process_file:
@@ -176,7 +212,7 @@ class ParsedWorkspace:
                              f"{self.process_file[process.get('id')]})")
                 return
             self.process_file[process.get("id")] = path
-        self.parser.add_bpmn_xml(tree.getroot(), filename=path)
+        self.parser.add_bpmn_xml(for_spiff(tree.getroot()), filename=path)
 
     def _add_dmn(self, path: str, tree: etree._ElementTree) -> None:
         root = tree.getroot()
@@ -218,10 +254,27 @@ class ParsedWorkspace:
                 needed.update(FORMS + props[k] for k in (FORM_PROPERTY, UI_PROPERTY) if k in props)
                 if FORM_PROPERTY in props:  # the UI schema beside a form travels (and is hashed) with it
                     needed.add(FORMS + props[FORM_PROPERTY].removesuffix(".json") + ".ui.json")
+        if any(self._uses_organisations(p) for p in needed):  # forms offering, documents naming, organisations
+            needed.add(ORGANISATIONS_PATH)
         return {p for p in needed if p in self.files}
+
+    def _uses_organisations(self, path: str) -> bool:
+        if path.startswith(FORMS) and path in self.files and not path.endswith(".ui.json"):
+            form = self.forms.get(path[len(FORMS):])
+            return form is not None and form.uses_organisations
+        return path.endswith("/" + TEMPLATES_NAME) and ORG_NAME_HELPER.encode() in self.files.get(path, b"")
 
     def bundle(self, key: str) -> Files:
         return {p: self.files[p] for p in sorted(self.dependencies(key))}
+
+    @cached_property
+    def organisations(self) -> OrganisationList | None:
+        """The district's organisation list (None without one; a malformed one is a problem on the file)."""
+        try:
+            return organisations_in(self.files)
+        except ValueError as exc:
+            self.problem(ORGANISATIONS_PATH, None, str(exc))
+            return None
 
     @cached_property
     def forms(self) -> dict[str, Form]:
@@ -232,7 +285,7 @@ class ParsedWorkspace:
                 try:
                     # the UI schema lives beside its form: `x.json` + `x.ui.json` (the property names it too)
                     ui = self.files.get(path[: -len(".json")] + ".ui.json")
-                    forms[path[len(FORMS):]] = load_form(path[len(FORMS):], content, ui)
+                    forms[path[len(FORMS):]] = load_form(path[len(FORMS):], content, ui, self.organisations)
                 except ValueError as exc:
                     self.problem(path, None, str(exc))
         return forms
@@ -254,8 +307,11 @@ class ParsedWorkspace:
                         role=self.catalogue.role_for_lane(task_spec.lane),
                         form=props.get(FORM_PROPERTY),
                         candidate_org=props.get(ORG_PROPERTY),
+                        candidate_enterprise=props.get(ENTERPRISE_PROPERTY),
                         due_date=props.get(DUE_PROPERTY),
                         warn_at=props.get(WARN_PROPERTY),
+                        return_to=props.get(RETURN_TO_PROPERTY) != "false",
+                        return_from=props.get(RETURN_FROM_PROPERTY) != "false",
                     )
         start = spec.start.outputs[0] if spec.start.outputs else None
         start_props = (getattr(start, "extensions", None) or {}).get("properties", {}) if start else {}
@@ -273,6 +329,9 @@ class ParsedWorkspace:
             files=bundle,
             documents=templates_for(bundle, manifest.path),
             document_elements=self.document_elements(bundle),
+            outcome_elements=self.outcome_elements(bundle),
+            acceptance_elements=frozenset(self.flagged_elements(bundle, ACCEPTS_PROPERTY)),
+            cc_elements=self.cc_elements(bundle),
         )
 
     def document_elements(self, bundle: Files) -> dict[str, list[str]]:
@@ -285,6 +344,29 @@ class ParsedWorkspace:
                     if wanted:
                         out[element.get("id")] = wanted
         return out
+
+
+    def outcome_elements(self, bundle: Files) -> dict[str, str]:
+        """Element id → the outcome it sets when it completes (its `outcome` property; the lint checks values)."""
+        return {element.get("id"): props[OUTCOME_PROPERTY]
+                for path in bundle if path in self.trees
+                for element in self.trees[path].iter()
+                if isinstance(element.tag, str) and OUTCOME_PROPERTY in (props := properties(element))}
+
+    def cc_elements(self, bundle: Files) -> dict[str, Recipients]:
+        """Element id → the recipients its `cc` property names (the lint reports entries it cannot read)."""
+        found = {element.get("id"): parse(props[CC_PROPERTY])[0]
+                 for path in bundle if path in self.trees
+                 for element in self.trees[path].iter()
+                 if isinstance(element.tag, str) and CC_PROPERTY in (props := properties(element))}
+        return {element: recipients for element, recipients in found.items() if recipients}
+
+
+    def flagged_elements(self, bundle: Files, prop: str) -> list[str]:
+        """The ids of the elements whose `prop` is `true` (the lint checks the values)."""
+        return [element.get("id") for path in bundle if path in self.trees
+                for element in self.trees[path].iter()
+                if isinstance(element.tag, str) and properties(element).get(prop) == "true"]
 
 
 _DMN_VALIDATORS: dict[str, BpmnValidator] = {}

@@ -20,6 +20,7 @@ from engine.bpmn.scripting import data_names
 from engine.definitions.compiler import (
     BPMN_NS,
     DUE_PROPERTY,
+    ENTERPRISE_PROPERTY,
     FORM_PROPERTY,
     NS,
     ORG_PROPERTY,
@@ -32,7 +33,8 @@ from engine.definitions.writescope import marked_fields
 
 INPUT_MARK = "x-input"
 #: Task properties holding an expression over the task's data (deadlines, organisation, engine/case/ledger.py's entry)
-_EVALUATED = (ORG_PROPERTY, DUE_PROPERTY, WARN_PROPERTY, "ledgerSource", "ledgerAmount", "ledgerFund", "ledgerCategory")
+_EVALUATED = (ORG_PROPERTY, ENTERPRISE_PROPERTY, DUE_PROPERTY, WARN_PROPERTY, "ledgerSource", "ledgerAmount",
+              "ledgerFund", "ledgerCategory", "ledgerDonation")
 _EXPRESSIONS = ("conditionExpression", "completionCondition", "loopCardinality")
 
 

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.base.vocabulary import Product
+from engine.base.vocabulary import OrgKind, Product
 from engine.bpmn.scripting import HELPERS, ScriptRefused, check, data_names
 from engine.bpmn.services import misuse
 from engine.definitions.compiler import (
     BPMN_NS,
     DUE_PROPERTY,
+    ENTERPRISE_PROPERTY,
     FORM_PROPERTY,
     NS,
     ORG_PROPERTY,
@@ -26,9 +27,14 @@ from engine.definitions.compiler import (
     ParsedWorkspace,
     properties,
 )
+from engine.definitions.copies import CC_PROPERTY, parse
+from engine.definitions.flags import flags_are_booleans
 from engine.definitions.humaninput import logic_reads_only_intended_input
+from engine.definitions.organisations import ORGANISATIONS_PATH
+from engine.definitions.outcomes import ends_have_outcomes, outcomes_are_known
+from engine.definitions.reachability import nodes_are_reachable_and_finish
 from engine.definitions.templates import DOCUMENT_PROPERTY, TEMPLATES_NAME, folder_of, load_templates, names
-from engine.definitions.workspace import FORMS
+from engine.definitions.workspace import FORMS, ROLES_PATH
 
 Rule = Callable[[ParsedWorkspace], None]
 
@@ -60,6 +66,10 @@ def user_tasks_have_roles_and_forms(ws: ParsedWorkspace) -> None:
             if etree.QName(task).localname == "userTask" and FORM_PROPERTY not in properties(task):
                 ws.problem(path, tid, f"用户任务未指定表单 (user task names no form: set the "
                            f"{FORM_PROPERTY} property)")
+            role = ws.catalogue.role_for_lane(lane) if lane else None
+            if ENTERPRISE_PROPERTY in properties(task) and (role is None or role.org_kind != OrgKind.ENTERPRISE):
+                ws.problem(path, tid, f"{ENTERPRISE_PROPERTY} 只用于企业角色的任务 (only a task of an enterprise role "
+                           "goes to the enterprise of another case)")
         for element in process.iter():
             props = properties(element) if isinstance(element.tag, str) else {}
             for key in (FORM_PROPERTY, UI_PROPERTY):
@@ -146,6 +156,28 @@ def references_resolve(ws: ParsedWorkspace) -> None:
                            ".dmn file)")
 
 
+def organisations_are_listed(ws: ParsedWorkspace) -> None:
+    """With an organisation list, a role's fixed `org` and a quoted `candidateOrg` must name one of its codes:
+    `tongban orgs sync` creates exactly those, so a task never waits for an organisation nobody belongs to."""
+    listed = ws.organisations
+    if listed is None:
+        return
+    for role in ws.catalogue.roles.values():
+        if role.org and role.org not in listed:
+            ws.problem(ROLES_PATH, None, f"角色 {role.code} 的 org {role.org!r} 不在组织目录 {ORGANISATIONS_PATH} 中 "
+                       f"(role {role.code}: organisation {role.org!r} is not in the organisation list)")
+    for path, process in ws.process_elements():
+        for element in process.iter():
+            expression = (properties(element) if isinstance(element.tag, str) else {}).get(ORG_PROPERTY, "")
+            try:
+                node = ast.parse(expression.strip(), mode="eval").body
+            except SyntaxError:
+                continue  # reported with the other task properties
+            if isinstance(node, ast.Constant) and node.value not in listed:
+                ws.problem(path, element.get("id"), f"candidateOrg {node.value!r} 不在组织目录 {ORGANISATIONS_PATH} "
+                           f"中 (organisation {node.value!r} is not in the organisation list)")
+
+
 def conditions_and_scripts_compile(ws: ParsedWorkspace) -> None:
     """Refuse at deploy time what the restricted script environment would refuse at run time."""
     for path, process in ws.process_elements():
@@ -161,7 +193,7 @@ def conditions_and_scripts_compile(ws: ParsedWorkspace) -> None:
                 ws.problem(path, script.getparent().get("id"), f"脚本无效 (script refused): {exc}")
         for element in process.iter():
             props = properties(element) if isinstance(element.tag, str) else {}
-            for key in (ORG_PROPERTY, DUE_PROPERTY, WARN_PROPERTY):
+            for key in (ORG_PROPERTY, ENTERPRISE_PROPERTY, DUE_PROPERTY, WARN_PROPERTY):
                 if key in props:
                     try:
                         check(props[key], "eval")
@@ -204,6 +236,8 @@ def manifests_point_at_processes(ws: ParsedWorkspace) -> None:
     """A startable process needs an executable BPMN process and a start event someone may trigger."""
     for manifest in ws.manifests:
         path = ws.process_file.get(manifest.key)
+        if path is None and manifest.key in ws.refused:
+            continue  # its file was refused with the reasons: "no such process" would only mislead
         if path is None:
             ws.problem(manifest.path, manifest.key, f"process.yaml 指向的流程 {manifest.key!r} 不存在 "
                        "(no BPMN process with that id)")
@@ -304,10 +338,27 @@ def _cycles(succ: dict[str, set[str]]) -> list[list[str]]:
     return groups
 
 
+def copies_name_known_roles(ws: ParsedWorkspace) -> None:
+    """A `cc` property names roles of the catalogue and well-formed `user:<name>` entries (a typo would copy to
+    nobody, silently). Users are not checked: they live in the database, not in the files deployed."""
+    for path, tree in ws.trees.items():
+        for element in tree.iter():
+            value = properties(element).get(CC_PROPERTY) if isinstance(element.tag, str) else None
+            if value is None:
+                continue
+            recipients, bad = parse(value)
+            unknown = [r for r in recipients.roles if r not in ws.catalogue.roles]
+            if bad or unknown or not recipients:
+                ws.problem(path, element.get("id"), f"抄送对象无法识别 {bad + unknown or [value]} (cc names unknown "
+                           "roles or malformed entries: list role codes of processes/roles.yaml or user:<username>, "
+                           "separated by commas)")
+
+
 RULES: tuple[Rule, ...] = (
     user_tasks_have_roles_and_forms,
     timers_parse,
     references_resolve,
+    organisations_are_listed,
     conditions_and_scripts_compile,
     service_tasks_resolve,
     gateways_are_complete,
@@ -316,6 +367,11 @@ RULES: tuple[Rule, ...] = (
     documents_resolve,
     logic_reads_only_intended_input,
     loops_wait_somewhere,
+    nodes_are_reachable_and_finish,
+    outcomes_are_known,
+    ends_have_outcomes,
+    flags_are_booleans,
+    copies_name_known_roles,
 )
 
 

@@ -46,7 +46,14 @@ class Deployed:
 
 def deploy(db: Database, files: Files, by: str | None = None) -> list[Deployed]:
     """A new version per process whose content differs from its latest version; the same content creates nothing."""
-    ws, compiled = analyse(files)
+    return deploy_analysed(db, analyse(files), by)
+
+
+def deploy_analysed(db: Database, analysis: tuple[ParsedWorkspace, list[CompiledProcess]],
+                    by: str | None = None) -> list[Deployed]:
+    """`deploy` of files already analysed (read only here): the test suite analyses the repository's processes
+    once and deploys them into each test's fresh database, instead of linting and compiling them per test."""
+    ws, compiled = analysis
     errors = errors_in(ws.problems)
     if errors:
         raise DefinitionInvalid(f"{len(errors)} 处错误，未部署 (not deployed: {len(errors)} errors)", errors)

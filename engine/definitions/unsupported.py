@@ -75,15 +75,6 @@ def complex_gateways(root: etree._Element) -> Iterator[Finding]:
             "use an exclusive, inclusive or parallel gateway instead")
 
 
-def link_events(root: etree._Element) -> Iterator[Finding]:
-    """Spiff reads no link definitions: a link throw runs as a none event that ends its path, the catch never runs."""
-    for event in _with_trigger(root, "link"):
-        yield event, _say(
-            "不支持链接事件 link event：流程会在抛出处结束，捕获处之后的步骤永远不会执行，请直接画出顺序流",
-            "link events are not supported: the path would end at the throw and never continue at the catch; "
-            "draw the sequence flow instead")
-
-
 def compensation_events(root: etree._Element) -> Iterator[Finding]:
     """Spiff reads no compensate definitions: a throw, start or end runs as a none event, a boundary one fails."""
     for event in _with_trigger(root, "compensate"):
@@ -129,6 +120,55 @@ def multi_instance_behaviour(root: etree._Element) -> Iterator[Finding]:
                 "as for 'All', and throws no events; remove it or use a completionCondition")
 
 
+def negative_loop_counts(root: etree._Element) -> Iterator[Finding]:
+    """A negative loopMaximum or loopCardinality has no meaning (BPMN asks for a count); Spiff loops without end
+    on the one and waits for ever on the other."""
+    for loop in _iter(root, "standardLoopCharacteristics"):
+        value = loop.get("loopMaximum")
+        if value is not None and value.strip().lstrip("-").isdigit() and int(value) < 0:
+            yield loop.getparent(), _say(f"loopMaximum=\"{value}\" 不能为负数：请写最大循环次数（0 或以上）或去掉它",
+                                         f"a negative loopMaximum ({value}) is not supported: give the most "
+                                         "iterations (0 or more) or leave it out")
+    for cardinality in _iter(root, "loopCardinality"):
+        text = (cardinality.text or "").strip()
+        if text.lstrip("-").isdigit() and int(text) < 0:
+            yield cardinality.getparent().getparent(), _say(
+                f"loopCardinality 为负数（{text}）：多实例活动的实例数须为 0 或以上",
+                f"a negative loopCardinality ({text}) is not supported: a multi-instance activity runs 0 or more "
+                "instances")
+
+
+def intermediate_timer_cycles(root: etree._Element) -> Iterator[Finding]:
+    """On an intermediate catch event Spiff counts the cycle's repetitions down and then lets one token through:
+    the flow after it runs once, after the last repetition, not once per repetition."""
+    for definition in _iter(root, "timerEventDefinition"):
+        event = definition.getparent()
+        if etree.QName(event).localname == "intermediateCatchEvent" and definition.find(BPMN + "timeCycle") is not None:
+            yield event, _say(
+                "中间定时事件不支持 timeCycle：引擎只会在最后一次重复后放行一次，请改用 timeDuration，"
+                "或用非中断定时边界事件的 timeCycle 重复执行",
+                "timeCycle on an intermediate timer is not supported: the flow would continue once, after the last "
+                "repetition; use a timeDuration, or a non-interrupting boundary timer's cycle to repeat work")
+
+
+#: task spec names SpiffWorkflow gives its own tasks: an element with such an id is mistaken for them
+SPIFF_NAMES = frozenset({"Start", "End", "Root"})
+
+
+def reserved_ids(root: etree._Element) -> Iterator[Finding]:
+    """Spiff names the internal start task of every process `Start` (and its end `End`): a start event with the
+    id `Start` replaces that task, so the case starts without its start event's lane — every start fails."""
+    for element in root.iter(etree.Element):
+        if element.tag.startswith(BPMN) and element.get("id") in SPIFF_NAMES \
+                and etree.QName(element).localname in (*ACTIVITIES, *EVENTS, "exclusiveGateway", "inclusiveGateway",
+                                                       "parallelGateway", "eventBasedGateway", "complexGateway"):
+            yield element, _say(
+                f"元素 id 不能是 “{element.get('id')}”：该名称为引擎内部保留，"
+                f"请改用其他 id（如 {element.get('id')}Event）",
+                f"the id {element.get('id')!r} is not supported: the engine reserves it for its own tasks; rename "
+                f"the element (e.g. {element.get('id')}Event)")
+
+
 def quantities(root: etree._Element) -> Iterator[Finding]:
     """Spiff starts an activity on every arriving token and emits one token: other quantities are ignored."""
     for activity in _iter(root, *ACTIVITIES):
@@ -142,17 +182,29 @@ def quantities(root: etree._Element) -> Iterator[Finding]:
                     "gateway")
 
 
-def conditions_outside_gateways(root: etree._Element) -> Iterator[Finding]:
-    """Spiff evaluates conditions only on flows out of exclusive and inclusive gateways; out of a task, an event,
-    a parallel or an event-based gateway the condition is dropped and the flow always taken."""
-    ignoring = {BPMN + name for name in (*ACTIVITIES, *EVENTS, "parallelGateway", "eventBasedGateway")}
-    tags = {element.get("id"): element.tag for element in root.iter(etree.Element) if element.get("id")}
+def lone_or_ignored_conditions(root: etree._Element) -> Iterator[Finding]:
+    """Conditions on flows out of activities and events run as an implicit split (rewrite.py) when there are
+    several flows.  A lone conditional flow would swallow the token when false (BPMN forbids it, EXT.025); a
+    condition out of a parallel gateway is ignored by the specification itself, so drawing one misleads."""
+    tags = {element.get("id"): etree.QName(element).localname
+            for element in root.iter(etree.Element) if element.get("id")}
+    leaving: dict[str | None, int] = {}
     for flow in _iter(root, "sequenceFlow"):
-        if _condition(flow) and tags.get(flow.get("sourceRef")) in ignoring:
+        leaving[flow.get("sourceRef")] = leaving.get(flow.get("sourceRef"), 0) + 1
+    for flow in _iter(root, "sequenceFlow"):
+        source = flow.get("sourceRef")
+        if not _condition(flow):
+            continue
+        if tags.get(source) == "parallelGateway":
             yield flow, _say(
-                "条件顺序流只能从排他或包容网关引出：此处的条件会被忽略、这条流总会被执行，请在源节点后加排他网关",
-                "conditional sequence flows out of anything but an exclusive or inclusive gateway are not "
-                "supported: the condition would be ignored and the flow always taken; add an exclusive gateway")
+                "并行网关的出口顺序流不能有条件：按 BPMN 规范条件会被忽略、每条流都会执行，请删除条件或改用包容网关",
+                "conditions on flows out of a parallel gateway are not supported: BPMN ignores them and takes "
+                "every flow; remove it or use an inclusive gateway")
+        elif tags.get(source) in (*ACTIVITIES, *EVENTS) and leaving[source] == 1:
+            yield flow, _say(
+                "活动或事件唯一的出口顺序流不能带条件：条件为假时办件会停在这里，请加一条默认流或改用排他网关",
+                "a lone conditional flow out of an activity or event is not supported: when the condition is "
+                "false the case would stop there; add a default flow or use an exclusive gateway")
 
 
 def event_gateway_variants(root: etree._Element) -> Iterator[Finding]:
@@ -290,13 +342,15 @@ def data_stores(root: etree._Element) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     complex_gateways,
-    link_events,
     compensation_events,
     compensation_activities,
     error_and_escalation_starts,
     multi_instance_behaviour,
     quantities,
-    conditions_outside_gateways,
+    negative_loop_counts,
+    intermediate_timer_cycles,
+    reserved_ids,
+    lone_or_ignored_conditions,
     event_gateway_variants,
     instantiating_receive_tasks,
     message_tasks_without_message,

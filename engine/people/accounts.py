@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import ValidationError
 from marshmallow.validate import Email
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, delete, select
 from sqlalchemy.orm import Session
 
 from engine.base.clock import now
 from engine.base.errors import FormInvalid, NotFound, TongbanError
+from engine.base.identity import IdentityInvalid, check_uscc
 from engine.base.vocabulary import OrgKind
 from engine.definitions.catalogue import RoleCatalogue
+from engine.definitions.organisations import OrganisationList
+from engine.people import passwords
 from engine.people.access import Actor
 from engine.store.models import Organisation, User, UserRole
 
@@ -38,14 +42,50 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def ensure_org(session: Session, code: str, name: str, kind: str, credit_code: str | None = None) -> Organisation:
+    """The organisation `code`, created unless it exists; a new enterprise's credit code must be a valid one."""
     if kind not in ORG_KINDS:
         raise TongbanError(f"组织类型须为 {ORG_KINDS} 之一 (unknown organisation kind {kind!r})")
     org = session.scalar(select(Organisation).where(Organisation.code == code))
     if org is None:
+        if credit_code:
+            try:
+                check_uscc(credit_code)
+            except IdentityInvalid as exc:
+                raise FormInvalid(f"统一社会信用代码无效 (invalid credit code): {exc}",
+                                  {"/credit_code": [str(exc)]}) from None
         org = Organisation(code=code, name=name, kind=kind, credit_code=credit_code)
         session.add(org)
         session.flush()
     return org
+
+
+@dataclass(frozen=True)
+class OrgSync:
+    """What `sync_orgs` did: codes created, codes whose name or kind it changed, codes already as listed."""
+
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+
+def sync_orgs(session: Session, organisations: OrganisationList) -> OrgSync:
+    """Make the database's organisations match the district's list (processes/organisations.yaml): create the
+    missing ones, correct names and kinds; nothing is deleted (users and cases hold them). Idempotent."""
+    existing = {o.code: o for o in session.scalars(select(Organisation).where(
+        Organisation.code.in_([o.code for o in organisations])))}
+    done = OrgSync([], [], [])
+    for listed in organisations:
+        org = existing.get(listed.code)
+        if org is None:
+            session.add(Organisation(code=listed.code, name=listed.zh, kind=listed.kind, credit_code=None))
+            done.created.append(listed.code)
+        elif (org.name, org.kind) != (listed.zh, listed.kind):
+            org.name, org.kind = listed.zh, listed.kind
+            done.updated.append(listed.code)
+        else:
+            done.unchanged.append(listed.code)
+    session.flush()
+    return done
 
 
 def add_user(session: Session, catalogue: RoleCatalogue, username: str, org_code: str, roles: list[str],
@@ -58,6 +98,8 @@ def add_user(session: Session, catalogue: RoleCatalogue, username: str, org_code
         raise NotFound(f"组织不存在 (no organisation {org_code!r})")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise TongbanError(f"用户名已存在 (username {username!r} is taken)")
+    if password is not None:
+        passwords.check(password, username)
     user = User(username=username, display_name=display_name or username, org_id=org.id,
                 password_hash=hash_password(password) if password else None, disabled=False, created_at=now(),
                 email=checked_email(email))
@@ -77,9 +119,6 @@ def load_actor(session: Session, username: str) -> Actor:
     user, kind = row
     roles = session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)).all()
     return Actor(id=user.id, username=user.username, org_id=user.org_id, org_kind=kind, roles=frozenset(roles))
-
-
-MIN_PASSWORD = 8
 
 
 def _user(session: Session, username: str) -> User:
@@ -103,12 +142,43 @@ def list_orgs(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.code)))
 
 
-def disable_user(session: Session, username: str) -> int:
-    """Disable the account; returns its id, whose tokens the same transaction must revoke
+def disable_user(session: Session, username: str) -> User:
+    """Disable the account; returns it, for the same transaction to revoke its tokens
     (engine.people.administration.disable does both)."""
     user = _user(session, username)
     user.disabled = True
-    return user.id
+    return user
+
+
+def enable_user(session: Session, username: str) -> User:
+    """Let a disabled account log in again (its old tokens stay revoked)."""
+    user = _user(session, username)
+    user.disabled = False
+    return user
+
+
+def set_roles(session: Session, catalogue: RoleCatalogue, username: str, roles: Iterable[str]) -> list[str]:
+    """Replace the user's roles with `roles` (known to the catalogue); returns the roles it had."""
+    wanted = sorted(set(roles))
+    unknown = [r for r in wanted if r not in catalogue]
+    if unknown:
+        raise FormInvalid(f"未知角色 (unknown roles) {unknown}", {"/roles": [f"unknown: {', '.join(unknown)}"]})
+    user = _user(session, username)
+    before = sorted(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+    session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    session.add_all(UserRole(user_id=user.id, role=r) for r in wanted)
+    return before
+
+
+def move_user(session: Session, username: str, org_code: str) -> str:
+    """Move the user to another organisation; returns the code of the one it was in."""
+    org = session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise NotFound(f"组织不存在 (no organisation {org_code!r})")
+    user = _user(session, username)
+    before = session.scalar(select(Organisation.code).where(Organisation.id == user.org_id)) or ""
+    user.org_id = org.id
+    return before
 
 
 def checked_email(address: str | None) -> str | None:
@@ -130,14 +200,13 @@ def set_email(session: Session, username: str, address: str | None) -> str | Non
     return user.email
 
 
-def set_password(session: Session, username: str, password: str) -> int:
-    """A new password (and the lock-out cleared); returns the id whose old tokens must be revoked."""
-    if len(password) < MIN_PASSWORD:
-        raise FormInvalid(f"口令至少 {MIN_PASSWORD} 个字符 (at least {MIN_PASSWORD} characters)",
-                          {"/password": ["too short"]})
+def set_password(session: Session, username: str, password: str) -> User:
+    """A new password, if the policy allows it (engine.people.passwords); returns the user whose old tokens
+    must be revoked."""
     user = _user(session, username)
-    user.password_hash, user.failed_logins, user.locked_until = hash_password(password), 0, None
-    return user.id
+    passwords.check(password, username)
+    user.password_hash = hash_password(password)
+    return user
 
 
 def role_holders(role: str, org_id: int | None, *columns: Any) -> Select[Any]:

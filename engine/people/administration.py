@@ -4,7 +4,8 @@ The administrators' pages (api/pages/admin.py) and the `tongban orgs|users|roles
 (engine/cli/accounts.py) call these and nothing below them: both ask the same question of
 `engine.people.access` (`may_administer`) about the acting user, and a change that calls for its
 consequence — disabling a user, a new password — commits together with it (the user's tokens are
-revoked in the same transaction, so a failure leaves both as they were).
+revoked in the same transaction, so a failure leaves both as they were), and so does its audit entry
+(engine.people.audit). `ip` is where the request came from, for that entry (None from the command line).
 """
 
 from __future__ import annotations
@@ -14,22 +15,32 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.base import workdays
 from engine.base.errors import Forbidden
 from engine.base.workdays import YearTable
 from engine.definitions.catalogue import Role, RoleCatalogue
+from engine.definitions.organisations import OrganisationList
+from engine.people import audit
 from engine.people.access import Actor, may_administer
 from engine.people.accounts import (
+    OrgSync,
     add_user,
     disable_user,
+    enable_user,
     ensure_org,
     list_orgs,
     list_users,
+    move_user,
     set_email,
     set_password,
+    set_roles,
+    sync_orgs,
 )
+from engine.people.audit import AuditAction
 from engine.people.auth import revoke_tokens
+from engine.people.federation import link_user, unlink_user
 from engine.store.calendars import load_year
 from engine.store.db import Database
 from engine.store.models import CalendarYear, Organisation, User
@@ -77,29 +88,70 @@ def role_list(actor: Actor, catalogue: RoleCatalogue) -> list[Role]:
 
 def create_user(db: Database, actor: Actor, catalogue: RoleCatalogue, username: str, org_code: str,
                 roles: Sequence[str], display_name: str | None = None, password: str | None = None,
-                email: str | None = None) -> str:
+                email: str | None = None, ip: str | None = None) -> str:
     """A new account; returns its password (generated when none is given, for the caller to show once)."""
     require_administrator(actor)
     password = password or new_password()
     with db.write() as session:
-        add_user(session, catalogue, username, org_code, list(roles), display_name, password, email)
+        _created(session, actor, add_user(session, catalogue, username, org_code, list(roles), display_name,
+                                          password, email), org_code, roles, ip)
     return password
 
 
-def disable(db: Database, actor: Actor, username: str) -> None:
+def _created(session: Session, actor: Actor, user: User, org_code: str, roles: Iterable[str],
+             ip: str | None) -> None:
+    audit.record(session, AuditAction.USER_CREATED, actor, user.username, ip,
+                 {"org": org_code, "roles": sorted(set(roles))})
+
+
+def disable(db: Database, actor: Actor, username: str, ip: str | None = None) -> None:
     """Disable the account and revoke every token it holds, together: it is refused from the next request."""
     require_administrator(actor)
     with db.write() as session:
-        revoke_tokens(session, disable_user(session, username))
+        user = disable_user(session, username)
+        audit.record(session, AuditAction.USER_DISABLED, actor, username, ip)
+        revoke_tokens(session, user, actor, ip)
 
 
-def reset_password(db: Database, actor: Actor, username: str, password: str | None = None) -> str:
-    """A new password (generated when none is given), the lock-out cleared and every old token revoked,
+def enable(db: Database, actor: Actor, username: str, ip: str | None = None) -> None:
+    """Let a disabled account log in again."""
+    require_administrator(actor)
+    with db.write() as session:
+        enable_user(session, username)
+        audit.record(session, AuditAction.USER_ENABLED, actor, username, ip)
+
+
+def change_access(db: Database, actor: Actor, catalogue: RoleCatalogue, username: str, *,
+                  org_code: str | None = None, roles: Sequence[str] | None = None, ip: str | None = None) -> None:
+    """Move the user to another organisation and/or replace its roles, together in one transaction; each
+    that changes is audited with before and after. The user's next request already runs with them (access
+    reads the organisation and roles per token)."""
+    require_administrator(actor)
+    with db.write() as session:
+        if org_code is not None:
+            org_before = move_user(session, username, org_code)
+            if org_before != org_code:
+                audit.record(session, AuditAction.ORGANISATION_CHANGED, actor, username, ip,
+                             {"before": org_before, "after": org_code})
+        if roles is not None:
+            roles_before = set_roles(session, catalogue, username, roles)
+            if roles_before != sorted(set(roles)):
+                audit.record(session, AuditAction.ROLES_CHANGED, actor, username, ip,
+                             {"before": roles_before, "after": sorted(set(roles))})
+
+
+def reset_password(db: Database, actor: Actor, username: str, password: str | None = None,
+                   ip: str | None = None) -> str:
+    """A new password (generated when none is given, else checked by the policy) and every old token revoked,
     together; returns the password for the caller to show once."""
     require_administrator(actor)
+    generated = password is None
     password = password or new_password()
     with db.write() as session:
-        revoke_tokens(session, set_password(session, username, password))
+        user = set_password(session, username, password)
+        audit.record(session, AuditAction.PASSWORD_RESET if generated else AuditAction.PASSWORD_CHANGED, actor,
+                     username, ip, {"generated": generated})
+        revoke_tokens(session, user, actor, ip)
     return password
 
 
@@ -118,6 +170,13 @@ def ensure_organisation(db: Database, actor: Actor, code: str, name: str, kind: 
         ensure_org(session, code, name, kind, credit_code)
 
 
+def sync_organisations(db: Database, actor: Actor, organisations: OrganisationList) -> OrgSync:
+    """The district's organisation list into the database, in one transaction (`tongban orgs sync`, the demo)."""
+    require_administrator(actor)
+    with db.write() as session:
+        return sync_orgs(session, organisations)
+
+
 def seed_accounts(db: Database, actor: Actor, catalogue: RoleCatalogue,
                   orgs: Iterable[tuple[str, str, str, str | None]], users: Iterable[tuple[str, str, list[str]]],
                   password_bytes: int = 9) -> list[tuple[str, str, list[str], str]]:
@@ -131,7 +190,8 @@ def seed_accounts(db: Database, actor: Actor, catalogue: RoleCatalogue,
         for username, org, roles in users:
             if session.scalar(select(User.id).where(User.username == username)) is None:
                 password = new_password(password_bytes)
-                add_user(session, catalogue, username, org, roles, password=password)
+                _created(session, actor, add_user(session, catalogue, username, org, roles, password=password),
+                         org, roles, None)
                 created.append((username, org, roles, password))
     return created
 
@@ -150,3 +210,20 @@ def load_calendar_year(db: Database, actor: Actor, table: YearTable) -> None:
     with db.write() as session:
         load_year(session, table, actor.username)
     workdays.refresh()
+
+
+def link_identity(db: Database, actor: Actor, username: str, issuer: str, subject: str) -> bool:
+    """The identity platform's person `subject` may log in as `username` from now on (False: already so)."""
+    require_administrator(actor)
+    with db.write() as session:
+        return link_user(session, username, issuer, subject)
+
+
+def unlink_identity(db: Database, actor: Actor, username: str, issuer: str) -> bool:
+    """`username` no longer logs in through the platform (False: it did not), and its tokens are revoked with
+    the link: a session the platform opened ends with it."""
+    require_administrator(actor)
+    with db.write() as session:
+        if unlinked := unlink_user(session, username, issuer):
+            revoke_tokens(session, session.scalar(select(User).where(User.username == username)), actor)
+        return unlinked

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from engine.base.clock import now
 from engine.base.errors import Conflict, Forbidden, NotFound
-from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus
+from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, SignerKind, SignerState
 from engine.people.access import Actor, can_see_task, may_do_task
 from engine.people.accounts import load_actor, role_holders
 from engine.store.db import Database
-from engine.store.models import Event, HumanTask, Instance, User
+from engine.store.models import Event, HumanTask, Instance, TaskSigner, User
 
 
 def _task(session: Session, task_id: str, actor: Actor) -> HumanTask:
@@ -26,6 +26,15 @@ def _task(session: Session, task_id: str, actor: Actor) -> HumanTask:
     if task.state != HumanTaskState.READY or status != InstanceStatus.RUNNING:
         raise Conflict("任务已不可办理 (task is no longer open)")
     return task
+
+
+def _not_entrusted(session: Session, task: HumanTask) -> None:
+    """While a 委派 is open (engine/runtime/signers.py) the task goes back to its delegator: releasing it or handing
+    it on would lose the way back."""
+    open_delegation = select(TaskSigner.id).where(TaskSigner.task_id == task.id, TaskSigner.kind == SignerKind.DELEGATE,
+                                                  TaskSigner.state == SignerState.PENDING)
+    if session.scalar(open_delegation) is not None:
+        raise Conflict("任务已委派，须由受托人交回 (the task is entrusted: the delegate gives it back first)")
 
 
 def _assign(session: Session, task: HumanTask, expected: int | None, new: int | None, actor: Actor,
@@ -58,6 +67,7 @@ def unclaim(db: Database, task_id: str, actor: Actor) -> None:
             return
         if task.assignee_id != actor.id and not actor.is_admin:
             raise Forbidden("只能退回自己认领的任务 (only the assignee or an administrator may release it)")
+        _not_entrusted(session, task)
         _assign(session, task, task.assignee_id, None, actor, EventKind.TASK_UNCLAIMED)
 
 
@@ -67,6 +77,7 @@ def delegate(db: Database, task_id: str, username: str, actor: Actor) -> None:
         task = _task(session, task_id, actor)
         if task.assignee_id not in (None, actor.id) and not actor.is_admin:
             raise Forbidden("只能转交自己认领或未认领的任务 (only your own or unclaimed tasks can be delegated)")
+        _not_entrusted(session, task)
         if task.assignee_id is None and not (may_do_task(actor, task.role, task.org_id, None) or actor.is_admin):
             raise Forbidden(f"该任务需要角色 {task.role} (task needs the role {task.role})")
         try:

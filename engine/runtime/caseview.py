@@ -36,7 +36,41 @@ def labelled(view: InstanceView, compiled: CompiledProcess) -> Fields:
     Bookkeeping variables of scripts and decisions have no form, so they stay out of what people read.
     """
     data = view.data or {}
-    return [(title, data[name]) for name, title in field_titles(compiled).items() if name in data]
+    schemas = _field_schemas(compiled)
+    return [(title, shown(data[name], schemas.get(name))) for name, title in field_titles(compiled).items()
+            if name in data]
+
+
+def _field_schemas(compiled: CompiledProcess) -> dict[str, Any]:
+    """Top-level field → its schema in the first form that declares it (the one its title comes from)."""
+    schemas: dict[str, Any] = {}
+    for form in compiled.forms.values():
+        for name, field in (form.schema.get("properties") or {}).items():
+            if isinstance(field, dict) and field.get("title"):
+                schemas.setdefault(name, field)
+    return schemas
+
+
+def shown(value: Any, schema: Any) -> Any:
+    """A value as its form offered it: a choice by its label (an organisation code by its name, `approved` by
+    通过), the fields of an object by their titles; anything else as stored."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        for option in schema.get("oneOf") or ():
+            if isinstance(option, dict) and option.get("const") == value and option.get("title"):
+                return option["title"]
+        return value
+    properties = schema.get("properties")
+    if isinstance(value, dict) and isinstance(properties, dict):
+        return {_title(properties.get(k), k): shown(v, properties.get(k)) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [shown(v, schema["items"]) for v in value]
+    return value
+
+
+def _title(schema: Any, key: str) -> str:
+    return str(schema.get("title") or key) if isinstance(schema, dict) else key
 
 
 def case_page(runtime: Runtime, ref: int | str, actor: Actor) -> tuple[InstanceView, Fields]:

@@ -3,8 +3,9 @@
 A step is worked out in memory first (engine/runtime/runtime.py); `commit` then writes it in one transaction:
 the instance (a new row with its case number, or the existing row guarded by the version counter read
 before the step), the task rows the step made ready, completed or cancelled, its timers and service
-attempts, its events, and its side products (engine/case/products.py) — together or not at all. A side
-product that refuses the step (FormInvalid, 422) rolls all of it back.
+attempts, its events, its outbox row (automatic steps left to a worker), and its side products
+(engine/case/products.py) — together or not at all. A side product that refuses the step (FormInvalid, 422)
+rolls all of it back.
 """
 
 from __future__ import annotations
@@ -15,26 +16,44 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection, Row, select
 
 from engine.base.clock import now
-from engine.base.errors import TongbanError
+from engine.base.errors import FormInvalid, TongbanError
 from engine.base.settings import Settings
-from engine.base.vocabulary import ENDED, EventKind, HumanTaskState, InstanceStatus, OrgKind, TimerKind, TimerState
+from engine.base.vocabulary import (
+    ENDED,
+    EventKind,
+    HumanTaskState,
+    InstanceStatus,
+    OrgKind,
+    Outcome,
+    TimerKind,
+    TimerState,
+)
 from engine.bpmn import state
 from engine.bpmn.scripting import RestrictedEnvironment, as_moment
-from engine.bpmn.stepping import Snapshot, Step, element_of
+from engine.bpmn.stepping import Snapshot, Step, element_of, outcome_of
 from engine.case import products
 from engine.case.attachments import bind_drafts
 from engine.case.output import StepOutput
-from engine.definitions.compiler import DUE_PROPERTY, ORG_PROPERTY, WARN_PROPERTY, CompiledProcess
+from engine.definitions.compiler import (
+    DUE_PROPERTY,
+    ENTERPRISE_PROPERTY,
+    ORG_PROPERTY,
+    WARN_PROPERTY,
+    CompiledProcess,
+)
 from engine.definitions.forms import Form
 from engine.people.access import Actor, can_see_task
+from engine.runtime import metrics
 from engine.runtime.views import InstanceView, TaskView
 from engine.store import statements
-from engine.store.casenumbers import next_case_number
+from engine.store.casenumbers import insert_numbered
 from engine.store.db import Database
+from engine.store.models import Instance
 
 
 class Organisations:
@@ -88,33 +107,56 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
     after = Snapshot.of(step.workflow)
     blob = state.dumps(step.workflow)  # before the write lock is taken: it is the step's largest piece of work
     ended_at = at if step.status in ENDED else None
+    was = None if isinstance(case, NewCase) else case.outcome
+    outcome = step.outcome or outcome_of(step.workflow, compiled.outcome_elements) or was
+    if outcome != was:  # told before the case's end, which it explains
+        ended = [i for i, e in enumerate(step.events) if e["kind"] == EventKind.ENDED]
+        step.events.insert(ended[0] if ended else len(step.events),
+                           {"kind": EventKind.OUTCOME_SET, "detail": {"outcome": outcome, "was": was}})
     with db.writing() as conn:
         new_rows = _new_task_rows(conn, orgs, compiled, step, after, before, case.enterprise_id, at, completed_task)
         if isinstance(case, NewCase):
-            case_number = next_case_number(conn, settings.district, compiled.manifest.code,
-                                           at.astimezone(settings.timezone).date())
-            instance_id, version = statements.insert_instance(conn, {
-                "case_number": case_number, "process_key": case.process_key, "version_id": case.version_id,
-                "status": step.status, "started_by": case.started_by, "enterprise_id": case.enterprise_id,
-                "created_at": at, "updated_at": at, "ended_at": ended_at, "version": 1,
-                "error_message": step.error, "error_element": step.error_element, "state": blob,
-            }), 1
+            instance_id, case_number = insert_numbered(
+                conn, settings.district, compiled.manifest.code, at.astimezone(settings.timezone).date(), {
+                    "process_key": case.process_key, "version_id": case.version_id,
+                    "status": step.status, "outcome": outcome, "started_by": case.started_by,
+                    "enterprise_id": case.enterprise_id,
+                    "created_at": at, "updated_at": at, "ended_at": ended_at, "version": 1,
+                    "error_message": step.error, "error_element": step.error_element, "state": blob,
+                })
+            version = 1
             bind_drafts(conn, instance_id, case.start_form, case.data, actor)
         else:
             instance_id, case_number, version = case.id, case.case_number, case.version + 1
+            completed = None if completed_task is None else {"tid": completed_task, "at": at, "by": actor.id or None}
             statements.guarded_update(conn, instance_id, case.version, {
-                "state": blob, "status": step.status, "updated_at": at, "ended_at": ended_at,
+                "state": blob, "status": step.status, "outcome": outcome, "updated_at": at, "ended_at": ended_at,
                 "error_message": step.error, "error_element": step.error_element,
-            })
+            }, completed)
         view = InstanceView(instance_id, case_number, case.process_key, version_no, step.status, step.error,
-                            step.error_element)
+                            step.error_element, outcome=outcome)
         new_tasks = _write(conn, settings, orgs, compiled, step, after, instance_id, new_rows, actor, at, before,
                            completed_task)
+        _follow_up(conn, settings, case, step, instance_id, version, at)
         if view.status == InstanceStatus.RUNNING:  # only a running case shows its open tasks
             carried_over = after.tasks.keys() - {t["id"] for t in new_tasks}
             rows = new_tasks if not carried_over else statements.open_tasks(conn, instance_id)
             view.open_tasks = task_views(conn, orgs, view, rows, actor)
+    if gone := before.timers.keys() - after.timers.keys():
+        metrics.timers_fired(at, (before.timers[t][1] for t in gone
+                                  if _timer_outcome(step.workflow, t) == TimerState.FIRED))
     return view, version
+
+
+def _follow_up(conn: Connection, settings: Settings, case: Case, step: Step, instance_id: int, version: int,
+               at: datetime) -> None:
+    """The outbox: a step that left its automatic steps to a worker records that in its own transaction, so a job
+    lost after the commit is enqueued again by the sweep; any other step ran them (or stopped the case, whose
+    resume or retry runs them), so it removes the row of the steps before it."""
+    if not isinstance(case, NewCase) and case.follow_up is not None:  # read with the case: no row, no DELETE
+        statements.acknowledge_follow_up(conn, instance_id, case.version)
+    if step.deferred and step.status == InstanceStatus.RUNNING:
+        statements.defer_follow_up(conn, instance_id, version, at, at + settings.outbox_lease)
 
 
 def task_views(conn: Connection, orgs: Organisations, view: InstanceView, rows: list[dict[str, Any]],
@@ -138,7 +180,7 @@ def _task_row(conn: Connection, orgs: Organisations, compiled: CompiledProcess, 
     if role is None:
         org_id = None
     elif role.org_kind == OrgKind.ENTERPRISE:
-        org_id = enterprise_id
+        org_id = _enterprise_of(conn, meta.candidate_enterprise, task) if meta.candidate_enterprise else enterprise_id
     elif role.org:
         org_id = orgs.id(conn, role.org)
     elif meta.candidate_org:
@@ -155,6 +197,19 @@ def _task_row(conn: Connection, orgs: Organisations, compiled: CompiledProcess, 
     }
 
 
+def _enterprise_of(conn: Connection, expression: str, task: Task) -> int:
+    """The enterprise that filed the case whose number `candidateEnterprise` gives. A number that names no
+    enterprise's case is the completing user's input: refused (422, naming the field), never a task nobody sees."""
+    number = _evaluated(ENTERPRISE_PROPERTY, expression, task)
+    found = conn.execute(select(Instance.enterprise_id).where(Instance.case_number == str(number))).scalar() \
+        if isinstance(number, str) and number else None
+    if found is None:
+        field = f"/{expression.strip()}" if expression.strip().isidentifier() else "/"
+        raise FormInvalid(f"办件编号 {str(number)[:40]!r} 不是企业提交的办件 (no enterprise's case has this number)",
+                          {field: ["不是企业提交的办件编号 (not the number of an enterprise's case)"]})
+    return found
+
+
 def _new_task_rows(conn: Connection, orgs: Organisations, compiled: CompiledProcess, step: Step, after: Snapshot,
                    before: Snapshot, enterprise_id: int | None, at: datetime,
                    completed_task: str | None = None) -> list[dict[str, Any]]:
@@ -169,6 +224,8 @@ def _new_task_rows(conn: Connection, orgs: Organisations, compiled: CompiledProc
         try:
             rows.append(_task_row(conn, orgs, compiled, task, enterprise_id, at))
         except TongbanError as exc:
+            if isinstance(exc, FormInvalid) and completed_task is not None:
+                raise  # what the completing user entered names no organisation: the step is refused (422)
             if step.status != InstanceStatus.ERROR:
                 step.status, step.error, step.error_element = InstanceStatus.ERROR, exc.message, element_of(task)
                 step.events.append({"kind": EventKind.ERROR, "element_id": element_of(task),
@@ -193,18 +250,24 @@ def _write(conn: Connection, settings: Settings, orgs: Organisations, compiled: 
     ended_timers = {t: _timer_outcome(step.workflow, t) for t in before.timers.keys() - after.timers.keys()}
     step.events.extend({"kind": EventKind.timer(outcome), "task_id": t, "element_id": before.timers[t][0]}
                        for t, outcome in ended_timers.items())
+    # a timeCycle timer that fired and waits for its next repetition: its row is re-armed with the next due time
+    rearmed = {t: due for t, (_, due) in after.timers.items() if t in before.timers and before.timers[t][1] != due}
+    step.events.extend({"kind": EventKind.TIMER_FIRED, "task_id": t, "element_id": after.timers[t][0],
+                        "detail": {"next": due.isoformat()}} for t, due in rearmed.items()
+                       if due > before.timers[t][1])
     # a service task's attempt rows: its events (retry scheduled, called) come from the task itself
     new_timers += [{"instance_id": instance_id, "task_id": key, "element_id": element, "due_at": due,
                     "state": TimerState.WAITING, "kind": TimerKind.SERVICE}
                    for key, (element, due) in after.retries.items() if key not in before.retries]
-    attempt_outcome = TimerState.CANCELLED if step.status == InstanceStatus.TERMINATED else TimerState.FIRED
+    cancels = step.status == InstanceStatus.TERMINATED or step.outcome == Outcome.WITHDRAWN
+    attempt_outcome = TimerState.CANCELLED if cancels else TimerState.FIRED
     ended_timers.update(dict.fromkeys(before.retries.keys() - after.retries.keys(), attempt_outcome))
     user_id = actor.id or None
     events = [{"instance_id": instance_id, "at": at, "kind": e["kind"], "task_id": e.get("task_id"),
                "element_id": e.get("element_id"), "user_id": e.get("user_id", user_id),
                "data_hash": None, "detail": e.get("detail")} for e in step.events]
-    statements.write_tasks_and_events(conn, at, user_id, completed_task, cancelled, new_tasks, events)
-    statements.write_timers(conn, at, new_timers, ended_timers)
+    statements.write_tasks_and_events(conn, at, cancelled, new_tasks, events)
+    statements.write_timers(conn, at, new_timers, ended_timers, rearmed)
     out = StepOutput(instance_id, compiled, step, at, user_id, settings.timezone, orgs.id)
     for product in products.of(compiled):  # notices, case facts, documents, then what the process lists
         product(conn, out)
@@ -230,5 +293,8 @@ def _moment(prop: str, expression: str | None, task: Task) -> datetime | None:
 
 def _timer_outcome(workflow: Any, task_id: str) -> TimerState:
     """A timer that left the waiting set either fired (its task completed) or was cancelled with its scope."""
-    task = workflow.get_task_from_id(UUID(task_id))
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:  # dropped from the tree with its branch (a return resets it)
+        return TimerState.CANCELLED
     return TimerState.FIRED if task is not None and task.state == TaskState.COMPLETED else TimerState.CANCELLED

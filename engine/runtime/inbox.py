@@ -18,9 +18,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine.base import paging
 from engine.base.clock import now
-from engine.base.vocabulary import HumanTaskState, InstanceStatus
-from engine.people.access import Actor, Branch, instance_branches, task_assigned, task_offered
+from engine.base.vocabulary import HumanTaskState, InstanceStatus, SignerState
+from engine.people.access import Actor, Branch, instance_branches, task_assigned, task_offered, task_signing
 from engine.runtime.tasknames import matching_names
+from engine.runtime.urging import urge_counts
 from engine.runtime.views import InstanceView, TaskView
 from engine.store.db import Database
 from engine.store.models import HumanTask, Instance, Organisation, ProcessVersion
@@ -29,7 +30,7 @@ from engine.store.models import HumanTask, Instance, Organisation, ProcessVersio
 class Scope(StrEnum):
     """Which of the caller's tasks an inbox lists (the API's `scope`, the inbox page's tabs)."""
 
-    ASSIGNED = "assigned"  # claimed by or delegated to the caller
+    ASSIGNED = "assigned"  # claimed by or delegated to the caller, or its turn to co-sign (加签)
     CANDIDATE = "candidate"  # offered to one of the caller's roles, nobody's yet
     ALL = "all"  # both
 
@@ -48,15 +49,16 @@ class TaskFilter:
     sort: str = "created"
 
 
-def _branches(actor: Actor, scope: Scope) -> list[Branch]:
+def scope_branches(actor: Actor, scope: Scope) -> list[Branch]:
     """One index-friendly branch per way the actor can see a task (see `engine.people.access.Branch`)."""
     if actor.is_admin and scope == Scope.ALL:
         return [Branch(true())]
+    turn = task_signing(actor, (SignerState.PENDING,))  # a co-signer's item: while it is its turn to sign
     if scope == Scope.ASSIGNED:
-        return [task_assigned(actor)]
+        return [task_assigned(actor), turn]
     if scope == Scope.CANDIDATE:
         return [replace(b, where=and_(b.where, HumanTask.assignee_id.is_(None))) for b in task_offered(actor)]
-    return [task_assigned(actor), *task_offered(actor)]
+    return [task_assigned(actor), turn, *task_offered(actor)]
 
 
 def _case_number_search(q: str) -> ColumnElement[bool] | None:
@@ -95,7 +97,7 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
                    .limit(limit + 1).subquery())
         return select(ordered.c.id)  # wrapped: SQLite allows no ORDER BY inside a UNION member
 
-    branches = _branches(actor, flt.scope)
+    branches = scope_branches(actor, flt.scope)
     with db.read() as session:
         if flt.q and by_case is None:  # a name search: only branches holding a matching name take part
             names = matching_names(session.connection(), branches, flt.q)
@@ -111,8 +113,9 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
                  .outerjoin(Organisation, Organisation.id == HumanTask.org_id)
                  .order_by(*order).limit(limit + 1))
         rows = session.execute(query).all()
+        urged = urge_counts(session.connection(), (t.id for t, *_ in rows[:limit]))
     views = [TaskView(t.id, t.instance_id, case, key_, t.element_id, t.name, t.role, org, t.form, t.state,
-                      t.created_at, t.due_at, t.warn_at, t.supervised_at is not None)
+                      t.created_at, t.due_at, t.warn_at, t.supervised_at is not None, urged.get(t.id, 0))
              for t, case, key_, org in rows[:limit]]
     more = len(rows) > limit
     return views, paging.encode((views[-1].created_at, views[-1].id)) if more else None
@@ -121,6 +124,7 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
 @dataclass(frozen=True)
 class InstanceFilter:
     status: str | None = None
+    outcome: str | None = None  # engine/base/vocabulary.py Outcome
     process: str | None = None
     case_number: str | None = None
     started_by_me: bool = False
@@ -135,6 +139,8 @@ def list_instances(db: Database, actor: Actor, flt: InstanceFilter, cursor: str 
     common: list[ColumnElement[bool]] = []
     if flt.status:
         common.append(Instance.status == flt.status)
+    if flt.outcome:
+        common.append(Instance.outcome == flt.outcome)
     if flt.process:
         common.append(Instance.process_key == flt.process)
     if flt.case_number:
@@ -161,11 +167,11 @@ def list_instances(db: Database, actor: Actor, flt: InstanceFilter, cursor: str 
 
     ids = union(*(branch(*b) for b in instance_branches(actor))).subquery()
     query = (select(Instance.id, Instance.case_number, Instance.process_key, ProcessVersion.version,
-                    Instance.status, Instance.error_message, Instance.error_element)
+                    Instance.status, Instance.error_message, Instance.error_element, Instance.outcome)
              .join(ids, ids.c.id == Instance.id)
              .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
              .order_by(Instance.id.desc()).limit(limit + 1))
     with db.reading() as conn:
         rows = conn.execute(query).all()
-    views = [InstanceView(*row) for row in rows[:limit]]
+    views = [InstanceView(*row[:-1], outcome=row.outcome) for row in rows[:limit]]
     return views, paging.encode((views[-1].id,)) if len(rows) > limit else None

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -24,31 +25,42 @@ from SpiffWorkflow.task import TaskState
 from sqlalchemy import Connection, Row, and_, func, select
 
 from engine.base import jsonvalues, workdays
+from engine.base.clock import now
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.paging import MAX_ID, MAX_LIMIT
 from engine.base.settings import Settings
-from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, OrgKind
+from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, OrgKind, Outcome
 from engine.bpmn import changes, state
 from engine.bpmn.services import ScriptedReplies, ServiceCalls
 from engine.bpmn.stepping import EMPTY, Snapshot, Step, diagram_state, progress, run_until_wait, visible_data
-from engine.case import documents, history
+from engine.case import documents, history, opinions
 from engine.case.attachments import check_case_files
 from engine.case.documents import IssuedDocument
 from engine.definitions.compiler import CompiledProcess, ParsedWorkspace
 from engine.definitions.forms import Form
 from engine.definitions.workspace import manifests
 from engine.definitions.writescope import write_errors
-from engine.people.access import ADMIN, Actor, can_see_task, may_do_task, scope_instances
+from engine.people.access import (
+    ADMIN,
+    Actor,
+    can_see_task,
+    may_do_task,
+    may_see_internal_opinions,
+    scope_instances,
+)
 from engine.people.accounts import load_actor, usernames
+from engine.runtime import metrics, returns, signers, withdrawal
 from engine.runtime.commit import Case, NewCase, Organisations, commit, task_views
 from engine.runtime.context import RunContext, in_context
 from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
+from engine.runtime.metrics import StepKind
 from engine.runtime.views import InstanceView, TaskView
 from engine.store import statements
 from engine.store.blobs import BlobStore
 from engine.store.calendars import calendar_from_db
 from engine.store.db import Database
 from engine.store.models import Event, Instance, ProcessVersion
+from engine.store.storage import storage_for
 
 #: The engine acting on its own (timers, workers): unscoped, recorded without a user.
 SYSTEM = Actor(id=0, username="system", org_id=0, org_kind=OrgKind.DEPARTMENT, roles=frozenset({ADMIN}))
@@ -79,7 +91,8 @@ class Runtime:
         self.scripted_services: ScriptedReplies | None = None
         self._versions: dict[int, tuple[int, CompiledProcess]] = {}  # immutable rows: cache forever
         self.orgs = Organisations()  # organisation ids and codes, cached
-        self.blobs = BlobStore(self.settings.instance_dir / "blobs")  # where this runtime's uploads live
+        #: where this runtime's uploads live: the instance folder's blobs/, or the bucket the settings name
+        self.blobs = BlobStore(storage_for(self.settings.storage, self.settings.instance_dir))
         #: this runtime's clock, calendar and script budget, entered by every public method (context.py)
         self.context = RunContext(workdays.CalendarSource(self._calendar), self.settings.script_budget)
 
@@ -130,6 +143,7 @@ class Runtime:
 
     # -- public API -----------------------------------------------------------------------------
     @in_context
+    @metrics.counted(StepKind.START)
     def start(self, key: str, data: dict[str, Any], actor: Actor) -> InstanceView:
         with self.db.reading() as conn:
             latest = statements.latest_version(conn, key)
@@ -154,9 +168,20 @@ class Runtime:
         return view
 
     @in_context
+    @metrics.counted(StepKind.COMPLETE)
     def complete(self, task_id: str, data: dict[str, Any], actor: Actor) -> InstanceView:
+        """Complete a ready task with what its form lets the actor write.
+
+        A deadline that passed before the submission goes first: when a timer of the case is already due (the
+        sweep has not fired it yet), the case is advanced, and the submission is then judged on what that left —
+        a 补正 sent after the art. 32 deadline, or a 容缺 supply after its deadline, finds its task cancelled
+        (409) instead of being accepted because the sweep was a second late."""
+        return self._complete(task_id, data, actor, caught_up=False)
+
+    def _complete(self, task_id: str, data: dict[str, Any], actor: Actor, caught_up: bool) -> InstanceView:
         with self.db.reading() as conn:
             row, version_no, compiled = self._load_task(conn, task_id, actor)
+            cosigned = signers.has_open(conn, task_id)  # in the same read: most tasks have no signers
         if row.task_state != HumanTaskState.READY:
             raise Conflict(f"任务已{_STATE_ZH.get(row.task_state, row.task_state)} (task is already {row.task_state})")
         if row.status != InstanceStatus.RUNNING:
@@ -165,14 +190,22 @@ class Runtime:
             raise Forbidden(f"该任务需要角色 {row.role} (task needs the role {row.role} in its organisation)")
         workflow = self._workflow(row, compiled)
         before = Snapshot.of(workflow)
+        if not caught_up and _timer_due(before):
+            self.advance(row.id, StepKind.TIMER)
+            return self._complete(task_id, data, actor, caught_up=True)
         spiff_task = before.tasks.get(task_id)
         if spiff_task is None:
             raise Conflict("任务状态已变化，请刷新 (task is no longer ready; reload)")
         form = compiled.forms.get(row.form) if row.form else None
         data, preset = _validated(form, data, spiff_task.data)
         check_case_files(self.db, row.id, form, data)
+        decided = opinions.recorded(form, data)  # a decision without its opinion is refused here (422)
+        # 后加签: kept until the added signers have signed
+        if cosigned and signers.hold_back(self.db, task_id, data, actor):
+            self._live.put(row.id, row.version, workflow)
+            return self.instance(row.id, actor)
         events = [{"kind": EventKind.TASK_COMPLETED, "task_id": task_id, "element_id": row.element_id,
-                   "detail": {"changes": changes.submission(spiff_task.data, data)}},
+                   "detail": {"changes": changes.submission(spiff_task.data, data), **decided}},
                   *changes.preset(preset, row.element_id)]
         data = {**preset, **data}
         spiff_task.data.update(data)
@@ -184,7 +217,9 @@ class Runtime:
 
     def _automatic_steps(self, workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step:
         """Inline in embedded mode; deferred to a worker (which calls `advance`) in scale-out mode."""
-        return self._run(workflow, events) if self.dispatch is None else Step(workflow, InstanceStatus.RUNNING, events)
+        if self.dispatch is None:
+            return self._run(workflow, events)
+        return Step(workflow, InstanceStatus.RUNNING, events, deferred=True)
 
     def _run(self, workflow: BpmnWorkflow, events: list[dict[str, Any]], since: float | None = None) -> Step:
         return run_until_wait(workflow, events, ServiceCalls(self.settings, self.scripted_services), since)
@@ -226,7 +261,7 @@ class Runtime:
         if kind == EventKind.TERMINATED:
             workflow.cancel()
             events.append({"kind": EventKind.ENDED, "detail": {"outcome": InstanceStatus.TERMINATED}})
-            step = Step(workflow, InstanceStatus.TERMINATED, events)
+            step = Step(workflow, InstanceStatus.TERMINATED, events, outcome=Outcome.TERMINATED)
         elif kind == EventKind.RESUMED:
             step = self._run(workflow, events)
         elif kind == EventKind.RETRIED:
@@ -259,23 +294,67 @@ class Runtime:
         return self._admin_step(ref, actor, {InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR},
                                 EventKind.TERMINATED)
 
+    # -- 撤回 and 退回 (engine/runtime/withdrawal.py, engine/runtime/returns.py) ---------------------------
     @in_context
-    def advance(self, ref: int | str) -> InstanceView:
+    def withdraw(self, ref: int | str, reason: Any, actor: Actor) -> tuple[InstanceView, bool]:
+        """The applicant withdraws its case, or asks to once accepted: (the case, whether it is withdrawn)."""
+        return withdrawal.withdraw(self, ref, reason, actor)
+
+    @in_context
+    def decide_withdrawal(self, ref: int | str, grant: bool, reason: Any, actor: Actor) -> InstanceView:
+        """The office holding the case grants or refuses the applicant's request to withdraw it."""
+        return withdrawal.decide(self, ref, grant, reason, actor)
+
+    @in_context
+    def withdrawal_state(self, ref: int | str, actor: Actor) -> withdrawal.WithdrawalState:
+        return withdrawal.state(self, ref, actor)
+
+    @in_context
+    def return_targets(self, task_id: str, actor: Actor) -> list[returns.ReturnTarget]:
+        return returns.targets(self, task_id, actor)
+
+    @in_context
+    def send_back(self, task_id: str, target: Any, reason: Any, actor: Actor) -> InstanceView:
+        """退回: the case of the task goes back to an earlier user task on its path, with a reason."""
+        return returns.send_back(self, task_id, target, reason, actor)
+
+    @in_context
+    def advance(self, ref: int | str, kind: StepKind = StepKind.ADVANCE) -> InstanceView:
         """Fire whatever came due (timers) and run automatic steps: the job a worker runs after a step.
 
-        Idempotent: when nothing is due the instance is left untouched and nothing is written.
+        Idempotent: when nothing is due the instance is left untouched and nothing is written but the removal
+        of its outbox row (the automatic steps it stood for are done: a committed step removes it itself).
+        `kind` says why it runs (after a step, a timer, a service attempt), for the step metrics.
         """
+        with metrics.observed(kind) as seen:
+            return self._advance(ref, seen)
+
+    def _advance(self, ref: int | str, seen: metrics.Observed) -> InstanceView:
+        """(`seen` learns the status a step left, when there was one: a case already in error is no new error.)"""
         with self.db.reading() as conn:
             row, version_no, compiled = self._load(conn, ref, SYSTEM)
         if row.status != InstanceStatus.RUNNING:
+            self._acknowledged(row.id, row.version)  # a stopped case's resume or retry runs them
             return self.instance(row.id, SYSTEM)
         workflow = self._workflow(row, compiled)
         before, fingerprint = Snapshot.of(workflow), progress(workflow)
         step = self._run(workflow, [])
         if step.status == InstanceStatus.RUNNING and progress(workflow) == fingerprint and not step.events:
             self._live.put(row.id, row.version, workflow)  # unchanged: still what the stored state says
+            self._acknowledged(row.id, row.version)
             return self.instance(row.id, SYSTEM)
-        return self._commit(row, compiled, version_no, step, SYSTEM, before)
+        view = self._commit(row, compiled, version_no, step, SYSTEM, before)
+        seen.status = view.status
+        return view
+
+    def _acknowledged(self, instance_id: int, version: int) -> None:
+        """Remove the outbox row an advance that wrote nothing has done the work of (it read the case at
+        `version`, before this looks); a row written by a later step stays for that step's own job."""
+        with self.db.reading() as conn:
+            pending = statements.follow_up_version(conn, instance_id)
+        if pending is not None and pending <= version:
+            with self.db.writing() as conn:
+                statements.acknowledge_follow_up(conn, instance_id, version)
 
     @in_context
     def instances(self, actor: Actor, status: str | None = None) -> list[InstanceView]:
@@ -323,7 +402,7 @@ class Runtime:
               workflow: BpmnWorkflow | None = None) -> InstanceView:
         """A case as `row` (an instance row, or a task row with its instance) has it; in detail with `workflow`."""
         view = InstanceView(row.id, row.case_number, row.process_key, version_no, row.status,
-                            row.error_message, row.error_element)
+                            row.error_message, row.error_element, outcome=row.outcome)
         view.open_tasks = task_views(conn, self.orgs, view, statements.open_tasks(conn, row.id), actor)
         if workflow is None:
             return view
@@ -331,22 +410,38 @@ class Runtime:
                    "user_id": e.user_id, "detail": e.detail}
                   for e in conn.execute(select(Event).where(Event.instance_id == row.id).order_by(Event.id))]
         hidden = history.hidden_from(actor, row.enterprise_id, compiled)
-        view.history = history.field_history(events, compiled, usernames(conn, events), hidden)
-        for event in events:  # the changes are told by the history, masked where they must be
-            if event["detail"] and "changes" in event["detail"]:
-                event["detail"] = {k: v for k, v in event["detail"].items() if k != "changes"} or None
+        names = usernames(conn, events)
+        view.history = history.field_history(events, compiled, names, hidden)
+        internal = frozenset() if may_see_internal_opinions(actor) else opinions.internal_fields(compiled.forms)
+        view.history = opinions.withheld_history(view.history, internal)
+        told = {"changes", *opinions.DETAIL_KEYS}
+        for event in events:  # the changes are told by the history and the opinions by the trail, scoped there
+            event["user"] = names.get(event["user_id"])
+            if event["detail"] and not told.isdisjoint(event["detail"]):
+                event["detail"] = {k: v for k, v in event["detail"].items() if k not in told} or None
         view.events = events
-        view.data = history.masked_data(visible_data(workflow), hidden)
-        view.diagram = diagram_state(workflow)
+        view.data = opinions.withheld(history.masked_data(visible_data(workflow), hidden), internal)
+        view.diagram = {**diagram_state(workflow), **returns.loops(events)}
+        view.withdrawal = withdrawal.describe(conn, row, compiled, workflow, actor).to_dict()
         view.documents = [d.summary() for d in documents.issued(conn, row.id, self.settings.timezone)]
+        view.opinions = [asdict(o) for o in opinions.trail(conn, row.id, history.element_names(compiled),
+                                                           may_see_internal_opinions(actor))]
         return view
+
+    @in_context
+    def opinion_trail(self, ref: int | str, actor: Actor) -> list[opinions.OpinionRow]:
+        """A case's 审批流水 as the actor may read it (engine/case/opinions.py), without the rest of its detail."""
+        with self.db.reading() as conn:
+            row, _, compiled = self._load(conn, ref, actor)
+            return opinions.trail(conn, row.id, history.element_names(compiled), may_see_internal_opinions(actor))
 
     @in_context
     def document(self, ref: int | str, name: str, actor: Actor, seq: int | None = None) -> IssuedDocument:
         """An issued document of a case the actor may see (the latest issue unless `seq` says which)."""
         with self.db.reading() as conn:
             row, _, _ = self._load(conn, ref, actor)
-            return documents.find(documents.issued(conn, row.id, self.settings.timezone), name, seq)
+            return documents.find(documents.issued(conn, row.id, self.settings.timezone, self.settings.public_url),
+                                  name, seq)
 
     @in_context
     def startable(self, actor: Actor) -> list[dict[str, Any]]:
@@ -391,10 +486,27 @@ class Runtime:
                 view = self._view(conn, row, version_no, compiled, actor, workflow)
         return detail, view, compiled
 
+    @in_context
+    def checked_submission(self, task_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        """What `complete` would take from this actor for this open task — checked against its form, nothing
+        written: a 委派 delegate's work, kept for the delegator to complete (engine/runtime/signers.py)."""
+        with self.db.reading() as conn:
+            row, _, compiled = self._load_task(conn, task_id, actor)
+        if not may_do_task(actor, row.role, row.org_id, row.assignee_id):
+            raise Forbidden(f"该任务需要角色 {row.role} (task needs the role {row.role} in its organisation)")
+        form = compiled.forms.get(row.form) if row.form else None
+        with self._looking_at(row, compiled) as workflow:
+            spiff_task = workflow.get_task_from_id(UUID(task_id))
+            checked, _ = _validated(form, data, spiff_task.data if spiff_task else None)
+        check_case_files(self.db, row.id, form, checked)
+        return checked
+
     def _load_task(self, conn: Connection, task_id: str, actor: Actor) -> tuple[Row[Any], int, CompiledProcess]:
-        """A task the actor may see, with its instance's row (state included), and its version."""
+        """A task the actor may see (a signer added to it included), with its instance's row (state included),
+        and its version."""
         row = statements.load_task(conn, task_id)
-        if row is None or not can_see_task(actor, row.role, row.org_id, row.assignee_id):
+        if row is None or not (can_see_task(actor, row.role, row.org_id, row.assignee_id)
+                               or signers.sees_as_signer(conn, task_id, actor)):
             raise NotFound(f"任务不存在 (no task {task_id})")
         return (row, *self.compiled_version(conn, row.version_id))
 
@@ -405,17 +517,26 @@ class Runtime:
         spiff_task = workflow.get_task_from_id(UUID(task_id))
         own = frozenset((form.schema.get("properties") or {}) if form else ())
         hidden = history.hidden_from(actor, row.enterprise_id, compiled) - own
+        internal = frozenset() if may_see_internal_opinions(actor) else opinions.internal_fields(compiled.forms)
         meta = compiled.human_tasks.get((spiff_task.workflow.spec.name, spiff_task.task_spec.name)) \
             if spiff_task else None
         return {
             "id": task_id, "element_id": row.element_id, "name": meta.name if meta else row.element_id,
             "state": row.task_state, "role": row.role, "org": org, "assignee_id": row.assignee_id,
             "form": row.form, "schema": form.schema if form else None, "ui_schema": form.ui_schema if form else None,
-            "data": history.masked_data(json.loads(json.dumps(spiff_task.data, default=str)), hidden)
-            if spiff_task else {},
+            "opinion_field": form.decision.opinion if form and form.decision else None,
+            "data": opinions.withheld(history.masked_data(json.loads(json.dumps(spiff_task.data, default=str)),
+                                                          hidden), internal) if spiff_task else {},
             "instance": {"id": row.id, "case_number": row.case_number, "process_key": row.process_key,
                          "version": version_no, "status": row.status},
+            "return_targets": [t.to_dict() for t in returns.targets_of(row, compiled, spiff_task, actor)],
         }
+
+
+def _timer_due(snapshot: Snapshot) -> bool:
+    """A timer of the case is due and not fired yet (service-task attempts wait for their own sweep)."""
+    at = now()
+    return any(due <= at for _, due in snapshot.timers.values())
 
 
 def _validated(form: Form | None, data: Any, stored: dict[str, Any] | None = None

@@ -27,6 +27,7 @@ class TaskView:
     due_at: datetime | None = None  # the task's deadline (`dueDate`) and SLA warning time (`warnAt`)
     warn_at: datetime | None = None
     supervised: bool = False  # 督办: the SLA sweep marked it when it went overdue
+    urges: int = 0  # 催办: how many times the applicant or a supervisor urged it (engine/runtime/urging.py)
 
     @property
     def overdue(self) -> bool:
@@ -60,10 +61,15 @@ class InstanceView:
     diagram: dict[str, list[str]] | None = None  # BPMN element ids: completed and active
     documents: list[dict[str, Any]] | None = None  # issued documents: name, seq, title, issued_at
     history: list[dict[str, Any]] | None = None  # every field change: at, path, field, old, new, user, element
+    outcome: str | None = None  # engine/base/vocabulary.py Outcome: approved, refused, … (None until decided)
+    withdrawal: dict[str, Any] | None = None  # 撤回: what the viewer may do, the pending request (in detail)
+    opinions: list[dict[str, Any]] | None = None  # the 审批流水 the caller may read (engine/case/opinions.py)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if v is not None and k != "open_tasks"}
         out["open_tasks"] = [t.to_dict() for t in self.open_tasks]
         if self.documents is not None:
             out["documents"] = [{**d, "issued_at": d["issued_at"].isoformat()} for d in self.documents]
+        if self.opinions is not None:
+            out["opinions"] = [{**o, "at": o["at"].isoformat()} for o in self.opinions]
         return out

@@ -1,7 +1,8 @@
 """Content-addressed storage for uploaded attachments (consent sheets, floor plans, ID scans).
 
-Bytes live under ``blobs/ab/cd/<sha256>``: the path is the hash of the content, so it says nothing about the
-case or the uploader, identical uploads are kept once, and nothing here checks access — callers reach a blob
+Bytes are kept by a storage backend (`engine.store.storage`: the instance folder's ``blobs/`` or an S3 bucket)
+under ``ab/cd/<sha256>``: the key is the hash of the content, so it says nothing about the case or the
+uploader, identical uploads are kept once, and nothing here checks access — callers reach a blob
 only through `engine.case.attachments`, which checks the case first. Uploads are bounded while they stream and
 their type is sniffed from the content: the client's file name and declared type are never trusted.
 """
@@ -17,7 +18,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +26,7 @@ from typing import BinaryIO
 import filetype
 
 from engine.base.errors import NotFound, TongbanError
+from engine.store.storage import Storage, StoredObject, unavailable_on
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,10 @@ EXTENSIONS = {PDF: ".pdf", PNG: ".png", JPEG: ".jpg", DOCX: ".docx", XLSX: ".xls
 DEFAULT_ALLOWED = frozenset({PDF, PNG, JPEG, DOCX, XLSX})
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})")
 _OFD_NAMESPACE = b"http://www.ofdspec.org/2016"
 _UNSAFE_NAME_CHARS = re.compile(r'[<>:"|?*]')
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}")
 _CONTAINER_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError,
                      zlib.error)
 
@@ -96,77 +100,91 @@ class StoredBlob:
 
 
 class BlobStore:
-    """Files under `root` (the instance folder's ``blobs/``), named by the SHA-256 of their content."""
+    """Uploads checked, then stored in `storage` under their SHA-256; the backend only keeps the bytes."""
 
-    def __init__(self, root: Path | str, max_bytes: int = DEFAULT_MAX_BYTES,
+    def __init__(self, storage: Storage, max_bytes: int = DEFAULT_MAX_BYTES,
                  allowed_types: Iterable[str] = DEFAULT_ALLOWED) -> None:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         allowed = frozenset(allowed_types)
         if not allowed <= LABELS.keys():
             raise ValueError(f"cannot sniff {sorted(allowed - LABELS.keys())}; known: {sorted(LABELS)}")
-        self.root = Path(root)
+        self.storage = storage
         self.max_bytes = max_bytes
         self.allowed_types = allowed
 
-    def put(self, stream: BinaryIO, declared_name: str, declared_type: str | None) -> StoredBlob:
-        """Stream to a temp file, sniff, check, then rename into place; the same content twice is stored once."""
+    @contextlib.contextmanager
+    def storing(self, stream: BinaryIO, declared_name: str, declared_type: str | None) -> Iterator[StoredBlob]:
+        """Spool, sniff, check and store the bytes, then let the caller write the row that names them.
+
+        Bytes first, row second: a committed row always has its bytes, and a crash in between leaves only
+        unnamed bytes, which the retention job removes. Once the caller's row is written the bytes are looked
+        at again and put back from the spool if an orphan sweep took them meanwhile (it saw them unnamed
+        just before the row committed). The spool file is removed however it ends.
+        """
         temp, sha256, size, head = self._spool(stream)
         try:
             content_type = sniff(head, temp)
             if content_type not in self.allowed_types:
                 raise UnsupportedUploadType(content_type, self.allowed_types)
-            self._commit(temp, sha256)
-        except BaseException:
+            key = blob_key(sha256)
+            self.storage.put(key, temp, sha256)
+            _note_mismatch(declared_type, content_type, sha256)
+            yield StoredBlob(sha256, size, content_type, sanitise_filename(declared_name, content_type))
+            if not self.storage.exists(key):
+                log.warning("blob %s vanished before its row was committed; stored again", sha256)
+                self.storage.put(key, temp, sha256)
+        finally:
             temp.unlink(missing_ok=True)
-            raise
-        _note_mismatch(declared_type, content_type, sha256)
-        return StoredBlob(sha256, size, content_type, sanitise_filename(declared_name, content_type))
+
+    def put(self, stream: BinaryIO, declared_name: str, declared_type: str | None) -> StoredBlob:
+        """Check and store, with no row to write; the same content twice is stored once."""
+        with self.storing(stream, declared_name, declared_type) as stored:
+            return stored
 
     def open(self, sha256: str) -> BinaryIO:
-        """The stored bytes; a malformed or unknown hash is NotFound before any file is touched."""
-        try:
-            return self._location(sha256).open("rb")
-        except FileNotFoundError:
-            raise _missing() from None
+        """The stored bytes as a stream; a malformed or unknown hash is NotFound before the backend is asked."""
+        key = blob_key(sha256)
+        return self.storage.open(key)
 
-    def path(self, sha256: str) -> Path:
-        """Where the blob lives on disk (for sending it with the server's file helpers); NotFound if absent."""
-        location = self._location(sha256)
-        if not location.is_file():
-            raise _missing()
-        return location
+    def stat(self, sha256: str) -> StoredObject | None:
+        key = blob_key(sha256)
+        return self.storage.stat(key)
 
-    def _location(self, sha256: str) -> Path:
-        """Only 64 lowercase hex digits name a blob, so no input can step outside `root`."""
-        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
-            raise _missing()
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+    def delete(self, sha256: str) -> None:
+        key = blob_key(sha256)
+        self.storage.delete(key)
+
+    def stored(self) -> Iterator[tuple[str, StoredObject]]:
+        """(hash, object) for every blob in the backend; keys that name no blob are never reported."""
+        for found in self.storage.list():
+            match = _KEY.fullmatch(found.key)
+            if match:
+                yield match.group(1), found
 
     def _spool(self, stream: BinaryIO) -> tuple[Path, str, int, bytes]:
-        """Copy into a temp file beside the blobs (so the final rename is atomic); removed on any failure."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.root, prefix=".upload-", suffix=".part")
+        """Copy into the backend's spool folder (beside the blobs on disk, so placing one is a link)."""
+        with unavailable_on(OSError):  # a spool that cannot be written is the server's failure, not the upload's
+            self.storage.spool_dir.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.storage.spool_dir, prefix=".upload-", suffix=".part")
         temp = Path(name)
         try:
             with os.fdopen(fd, "wb") as out:
                 sha256, size, head = _copy_bounded(stream, out, self.max_bytes)
-                out.flush()
-                os.fsync(out.fileno())
+                with unavailable_on(OSError):
+                    out.flush()
+                    os.fsync(out.fileno())
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
         return temp, sha256, size, head
 
-    def _commit(self, temp: Path, sha256: str) -> None:
-        """Rename into place; if the content is already stored, the copy just made is dropped."""
-        target = self._location(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            temp.unlink()
-            return
-        os.replace(temp, target)
-        _fsync_dir(target.parent)
+
+def blob_key(sha256: str) -> str:
+    """Only 64 lowercase hex digits name a blob, so no input can reach any other key (or step outside a folder)."""
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise _missing()
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 def _copy_bounded(stream: BinaryIO, out: BinaryIO, limit: int) -> tuple[str, int, bytes]:
@@ -179,7 +197,8 @@ def _copy_bounded(stream: BinaryIO, out: BinaryIO, limit: int) -> tuple[str, int
         if size > limit:
             raise UploadTooLarge(limit)
         hasher.update(chunk)
-        out.write(chunk)
+        with unavailable_on(OSError):  # the disk is full; a client going away fails the read above instead
+            out.write(chunk)
         if len(head) < SNIFF_BYTES:
             head += chunk[:SNIFF_BYTES - len(head)]
     return hasher.hexdigest(), size, bytes(head)
@@ -234,12 +253,30 @@ def _ofd_type(archive: zipfile.ZipFile, names: list[str]) -> str | None:
 
 
 def sanitise_filename(name: str | None, content_type: str) -> str:
-    """A display name only (never a path): no directories, control or format characters, bounded length."""
+    """A display name only (never a path): no directories, control or format characters, bounded length, and
+    the extension of the sniffed type (`with_extension`)."""
     text = unicodedata.normalize("NFC", name or "")
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" and ch not in "\u2028\u2029")
     text = re.split(r"[\\/]", text)[-1]  # both POSIX and Windows clients send paths
     text = _UNSAFE_NAME_CHARS.sub("_", " ".join(text.split())).strip(" .")
-    return _truncate(text, MAX_NAME_BYTES) or "附件" + EXTENSIONS.get(content_type, "")
+    extension = EXTENSIONS.get(content_type, ".bin")
+    return with_extension(_truncate(_stem(text), MAX_NAME_BYTES - len(extension)) or "附件", content_type)
+
+
+def _stem(name: str) -> str:
+    """The name without the extension the client gave it (`plan.pdf.html` → `plan.pdf`: only the last one
+    counts for a browser or a file manager, and it is replaced)."""
+    stem, dot, extension = name.rpartition(".")
+    return stem.rstrip(" .") if dot and stem and _EXTENSION.fullmatch(extension) else name
+
+
+def with_extension(name: str, content_type: str) -> str:
+    """`name` ending in the extension of its sniffed type: what a download is saved as and opened with is the
+    type the content is, never the one the uploader's name claimed (a PDF/HTML polyglot named `.html` would
+    open in a browser as a page of this site)."""
+    extension = EXTENSIONS.get(content_type, ".bin")
+    stem = _stem(name)
+    return stem if stem.lower().endswith(extension) else stem + extension
 
 
 def _truncate(name: str, limit: int) -> str:
@@ -265,19 +302,6 @@ def _describe_size(size: int) -> str:
         if size >= factor and size % factor == 0:
             return f"{size // factor} {unit}"
     return f"{size} bytes"
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; skipped where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _missing() -> NotFound:

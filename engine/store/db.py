@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,20 +11,20 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.base.periodic import Periodic
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+#: The Alembic scripts ship inside the package (package data), so an installed wheel can migrate as a clone can.
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 
 
 def _sqlite_setup(engine: Engine, auto_checkpoint: Callable[[], bool]) -> None:
-    """WAL lets readers run beside the one writer; BEGIN IMMEDIATE takes the write lock up front.
-
-    With pysqlite's default deferred BEGIN, two writers that both read first deadlock on the
-    lock upgrade and one fails at once with "database is locked" instead of waiting.
-    """
+    """WAL lets readers run beside the one writer; the driver never begins a transaction by itself (tongban
+    issues BEGIN: see `_sqlite_begins`)."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -36,14 +38,38 @@ def _sqlite_setup(engine: Engine, auto_checkpoint: Callable[[], bool]) -> None:
             cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
-    @event.listens_for(engine, "begin")
+
+def _sqlite_begins(engine: Engine, mode: str) -> Engine:
+    """`engine` whose transactions begin with `BEGIN {mode}`: IMMEDIATE takes the write lock up front.
+
+    With pysqlite's default deferred BEGIN, two writers that both read first deadlock on the lock upgrade and
+    one fails at once with "database is locked" instead of waiting.  The listener sits on this derived engine
+    only: a connection event on the base engine would put SQLAlchemy's event dispatch on every statement of
+    every connection (about a third of a simple statement's cost), the hot path's included, which begins its
+    write transactions itself (`Database.writing`) and reads without a transaction.
+    """
+    derived = engine.execution_options()
+
+    @event.listens_for(derived, "begin")
     def _begin(conn: Any) -> None:
-        # Straight on the driver connection: this runs on every transaction, SQLAlchemy's layer adds nothing.
-        options = conn.get_execution_options()
-        if options.get("tongban_write"):
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        elif not options.get("tongban_autocommit"):
-            conn.connection.driver_connection.execute("BEGIN DEFERRED")
+        conn.connection.driver_connection.execute(f"BEGIN {mode}")
+
+    return derived
+
+
+_databases: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    """A connection must never cross a fork (gunicorn --preload forks workers after the app was made): the
+    child drops the pool it inherited without closing the parent's connections, and opens its own."""
+    for database in list(_databases):
+        database.engine.dispose(close=False)
+
+
+# Registered at import, so before the fork hook of engine/base/periodic.py: the child resets its pools before
+# its background threads start again.
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 class Database:
@@ -59,16 +85,20 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(url, connect_args={"check_same_thread": False})
             _sqlite_setup(self.engine, lambda: self._checkpointer is None)
+            #: what sessions, migrations and `transaction()` write through: BEGIN IMMEDIATE
+            self.transactional = _sqlite_begins(self.engine, "IMMEDIATE")
+            reads = _sqlite_begins(self.engine, "DEFERRED")  # a session's reads: one snapshot
+            # Hot-path reads are single statements and need no transaction: none is begun on SQLite.
+            self._read_engine = self.engine
         else:
             # No pre-ping (a round trip per checkout); stale connections are recycled instead.
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
-        self._write_engine = self.engine.execution_options(tongban_write=True)
-        # Hot-path reads are single statements and need no transaction: autocommit saves the BEGIN and
-        # ROLLBACK (round trips on PostgreSQL; on SQLite we simply do not issue a BEGIN for them).
-        self._read_engine = self.engine.execution_options(
-            **({"tongban_autocommit": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+            self.transactional = reads = self.engine
+            # autocommit saves the BEGIN and ROLLBACK round trips of a single-statement read
+            self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = sessionmaker(reads, expire_on_commit=False)
+        self._write = sessionmaker(self.transactional, expire_on_commit=False)
+        _databases.add(self)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -89,8 +119,16 @@ class Database:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """A Core write transaction: commits on success, rolls back on any exception."""
-        with self._write_engine.begin() as conn:
+        """A Core write transaction: commits on success, rolls back on any exception.
+
+        On SQLite it issues its BEGIN IMMEDIATE itself, on the base engine, so its statements run without
+        SQLAlchemy's event dispatch unless somebody listens (tracing, statement counting)."""
+        if not self.is_sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn, conn.begin():
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
             yield conn
 
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
@@ -120,17 +158,30 @@ class Database:
         """Bring the schema to the newest Alembic revision."""
         command.upgrade(alembic_config(self), "head")
 
+    def schema_is_current(self) -> bool:
+        """Whether the database stands at the newest migration (False for an empty one): what a command that failed
+        on a missing table or column needs to know to say `tongban db upgrade`."""
+        heads = set(ScriptDirectory.from_config(alembic_config(self)).get_heads())
+        with self.engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
+    def stop_checkpoints(self) -> None:
+        """Back to SQLite's own checkpoints inside commits, after copying what the last interval wrote."""
+        if self._checkpointer is None:
+            return
+        self._checkpointer.stop()
+        self._checkpointer.join()
+        self.checkpoint()
+        self._checkpointer = None
+        self.engine.dispose()  # pooled connections were opened with automatic checkpoints off
+
     def dispose(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer.join()
-            self.checkpoint()  # what the last interval wrote
-            self._checkpointer = None
+        self.stop_checkpoints()
         self.engine.dispose()
 
 
 def alembic_config(db: Database) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.attributes["engine"] = db.engine
+    cfg.attributes["engine"] = db.transactional  # each migration in a transaction (BEGIN IMMEDIATE on SQLite)
     return cfg

@@ -6,7 +6,7 @@ The instance row holds the serialized workflow *without* its spec; everything a 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -73,9 +74,29 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # consecutive, reset on success
-    locked_until: Mapped[datetime | None]  # throttles password guessing
     email: Mapped[str | None] = mapped_column(String(254))  # copies of in-app notices go here (background/mail.py)
+    # failed_logins and locked_until (migration 0003) are left unmapped since 0016: the rate limiter throttles
+    # log-ins (api/limits.py); a later migration drops them once no server of the release before runs.
+
+
+class FederatedIdentity(Base):
+    """A person at the district's identity platform (issuer + subject) and the tongban user they log in as.
+
+    The link, not the username, says who someone is: an identity-platform login never becomes a local
+    account just because the names match.  Each login rewrites the user's organisation and roles from the
+    claims and records here what it set.
+    """
+
+    __tablename__ = "federated_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"), UniqueConstraint("issuer", "user_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+    last_org: Mapped[str | None] = mapped_column(String(64))  # the organisation code the last login mapped to
+    last_roles: Mapped[list[str] | None] = mapped_column(JSON)  # the roles it set
 
 
 class UserRole(Base):
@@ -114,6 +135,8 @@ class Instance(Base):
     __table_args__ = (
         Index("ix_instances_enterprise_created", "enterprise_id", "id"),
         Index("ix_instances_status", "status", "id"),
+        Index("ix_instances_outcome", "outcome", "id"),
+        Index("ix_instances_started_by", "started_by", "id"),  # 我发起的: the cases one person started, newest first
         # case-number search (`q`) by any fragment, e.g. the date and sequence; pg_trgm exists only there
         Index("ix_instances_case_number_trgm", "case_number", postgresql_using="gin",
               postgresql_ops={"case_number": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
@@ -123,6 +146,7 @@ class Instance(Base):
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     status: Mapped[str] = mapped_column(String(20))  # running|suspended|completed|terminated|error
+    outcome: Mapped[str | None] = mapped_column(String(20))  # engine/base/vocabulary.py Outcome; None until decided
     started_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     created_at: Mapped[datetime]
@@ -163,6 +187,10 @@ class HumanTask(Base):
         Index("ix_tasks_ready_name", "name", "created_at", "id", postgresql_where=READY, sqlite_where=READY),
         # the SLA sweep: open tasks with a deadline whose next stage may have come
         Index("ix_tasks_sla", "sla_next_at", postgresql_where=SLA_OPEN, sqlite_where=SLA_OPEN),
+        # the metrics' overdue count per process (engine/background/gauges.py): a range of the ready tasks' due times
+        Index("ix_tasks_ready_due", "due_at", "process_key", postgresql_where=READY, sqlite_where=READY),
+        # 已办: the tasks one person completed, most recent first (engine/runtime/worklists.py)
+        Index("ix_tasks_completed_by", "completed_by", "completed_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
@@ -195,6 +223,7 @@ class Document(Base):
     __table_args__ = (
         Index("ix_documents_instance", "instance_id", "name", "seq"),
         UniqueConstraint("instance_id", "task_id", "name", name="uq_documents_issue"),  # one per completion
+        Index("ix_documents_verification_code", "verification_code", unique=True),  # GET /verify/{code}
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
@@ -207,6 +236,8 @@ class Document(Base):
     case_number: Mapped[str] = mapped_column(String(40))
     issued_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
+    #: printed on the document; `GET /verify/{code}` answers with its case number, title, office and date
+    verification_code: Mapped[str] = mapped_column(String(16))
 
 
 class Notification(Base):
@@ -271,6 +302,22 @@ class CalendarYear(Base):
     loaded_by: Mapped[str] = mapped_column(String(64))
 
 
+class AuditEntry(Base):
+    """Who did what to which account, when and from where: appended in the transaction of the change itself,
+    never updated or deleted (database triggers refuse both; engine/people/audit.py writes it)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at", "id"), Index("ix_audit_log_action", "action", "at"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: the log outlives what it names
+    actor: Mapped[str | None] = mapped_column(String(64), index=True)  # username then, "system", None: anonymous
+    subject: Mapped[str | None] = mapped_column(String(200), index=True)  # the account, organisation or token
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class ApiToken(Base):
     """A bearer token; only its hash is stored, so a database leak yields no usable token."""
 
@@ -333,6 +380,25 @@ class Timer(Base):
     ended_at: Mapped[datetime | None]
 
 
+class OutboxEntry(Base):
+    """A case whose automatic steps a step left to a worker (scale-out mode): written in that step's transaction,
+    removed by the transaction that runs them (engine/background/outbox.py).
+
+    One row per instance: `version` is the instance version of the step that wrote it, so an `advance` that
+    found nothing to do removes it only if no later step wrote it again.  It is leased like a timer: the
+    step's own `advance` job holds it until `claimed_until`, then the sweep claims it and enqueues it again.
+    Not in `timers`: that table is derived from the workflow and keeps its history (supervision reads fired
+    timers); this one holds only what is pending, so the sweep's index range stays tiny.
+    """
+
+    __tablename__ = "outbox"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int]
+    written_at: Mapped[datetime]
+    claimed_until: Mapped[datetime] = mapped_column(index=True)  # until then its job (or a re-drive) owns it
+    redriven: Mapped[int] = mapped_column(default=0, server_default="0")  # times the sweep re-enqueued it
+
+
 class CaseFact(Base):
     """The current value of one data key a process reports on (process.yaml `report:`), kept per case.
 
@@ -378,3 +444,98 @@ class LedgerEntry(Base):
     element_id: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TaskSigner(Base):
+    """A person added to someone else's open task: a co-signer (加签, before or after the holder) or a delegate
+    who acts and gives it back (委派).  Rows are kept when done — they are the task's signing record — and only
+    their state moves on (engine/runtime/signers.py)."""
+
+    __tablename__ = "task_signers"
+    __table_args__ = (
+        Index("ix_task_signers_task", "task_id", "id"),
+        Index("ix_task_signers_user", "user_id", "state", "task_id"),  # a signer's inbox and what it may see
+        Index("ix_task_signers_proposed", "state", "id", postgresql_where=text("state = 'proposed'"),
+              sqlite_where=text("state = 'proposed'")),  # what waits for a supervisor
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # engine/base/vocabulary.py SignerKind
+    seq: Mapped[int] = mapped_column(Integer)  # the after-signers' order; 0 for the others
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))  # the task's holder
+    state: Mapped[str] = mapped_column(String(12))  # SignerState
+    reason: Mapped[str | None] = mapped_column(Text)  # why the holder asked
+    opinion: Mapped[str | None] = mapped_column(Text)  # the signer's, or the delegate's note
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what a delegate filled in
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the supervisor, for an outside signer
+    created_at: Mapped[datetime]
+    acted_at: Mapped[datetime | None]
+
+
+class HeldSubmission(Base):
+    """后加签: the holder's submission, checked against its form and kept until the added signers have signed;
+    then it is completed in the workflow as the holder's."""
+
+    __tablename__ = "held_submissions"
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    held_at: Mapped[datetime]
+
+
+class SavedPhrase(Base):
+    """常用意见: a user's own saved opinion phrases, offered on the task page (engine/people/phrases.py)."""
+
+    __tablename__ = "saved_phrases"
+    __table_args__ = (UniqueConstraint("user_id", "text", name="uq_saved_phrases_user_text"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class CarbonCopy(Base):
+    """抄送: a case copied to one person to read (never to act on), and whether that person has read it (已阅).
+
+    One row per (recipient, case): a role is resolved to the users holding it when the copy is made, as notices
+    are, so each recipient keeps a read status of their own and someone given the role later is not copied.
+    A second copy of the same case to the same person moves the row (new time, sender, reason) and makes it
+    unread again; each copy stays in the case history as an event.
+    """
+
+    __tablename__ = "carbon_copies"
+    __table_args__ = (
+        # the scope branch "cases copied to me" (engine/people/access.py) and the one-row-per-case rule
+        UniqueConstraint("user_id", "instance_id", name="uq_carbon_copies_user_instance"),
+        Index("ix_carbon_copies_user", "user_id", "id"),  # 抄送我的, newest first
+        Index("ix_carbon_copies_instance", "instance_id", "id"),  # a case's recipients, on its page
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str | None] = mapped_column(String(64))  # the role it was addressed to, if any
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the process's own `cc`
+    element_id: Mapped[str | None] = mapped_column(String(100))  # the element whose `cc` (or whose task) copied
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class Urge(Base):
+    """催办: one urging of an open task. At most one per task and working day: the unique key enforces it against
+    two requests racing, the runtime's check before it gives the message."""
+
+    __tablename__ = "urges"
+    __table_args__ = (
+        UniqueConstraint("task_id", "workday", name="uq_urges_task_workday"),  # also the per-task count
+        Index("ix_urges_at", "at"),  # the supervision dashboard's period
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id"))
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    workday: Mapped[date] = mapped_column(Date)  # the working day the urge counts for (the district's calendar)
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]

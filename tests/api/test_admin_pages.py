@@ -14,7 +14,7 @@ from tests.support.http import PASSWORD, csrf_of, log_in
 
 def test_only_administrators(admin_client: FlaskClient) -> None:
     log_in(admin_client, "window")
-    for page in ("/admin/users", "/admin/orgs", "/admin/roles", "/admin/calendar"):
+    for page in ("/admin/users", "/admin/orgs", "/admin/roles", "/admin/calendar", "/admin/audit"):
         assert admin_client.get(page).status_code == 403
 
 
@@ -81,3 +81,25 @@ def test_set_and_clear_a_users_notice_email(admin_client: FlaskClient) -> None:
     assert 'value="window@shinan.gov.cn"' in admin_client.get("/admin/users").get_data(as_text=True)  # kept
     admin_client.post("/admin/users/window/email", data={"email": "", "csrf_token": csrf})
     assert 'value="window@shinan.gov.cn"' not in admin_client.get("/admin/users").get_data(as_text=True)
+
+
+def test_enable_roles_and_organisation_from_the_users_page_and_the_audit_page(admin_client: FlaskClient) -> None:
+    csrf = log_in(admin_client, "admin")
+    admin_client.post("/admin/users/zhujian/disable", data={"csrf_token": csrf})
+    assert "已启用" in admin_client.post("/admin/users/zhujian/enable", data={"csrf_token": csrf},
+                                      follow_redirects=True).get_data(as_text=True)
+    admin_client.post("/admin/users/zhujian/access", data={"csrf_token": csrf, "org": "xzsp",
+                                                           "roles": ["window_clerk", "reviewer_zhujian"]})
+    unknown = admin_client.post("/admin/users/zhujian/access", follow_redirects=True,
+                                data={"csrf_token": csrf, "org": "xzsp", "roles": ["root"]})
+    assert "未知角色" in unknown.get_data(as_text=True)
+    page = admin_client.get("/admin/audit?user=zhujian").get_data(as_text=True)
+    for action in ("user_disabled", "user_enabled", "organisation_changed", "roles_changed"):
+        assert f'<td data-action="{action}">' in page
+    assert "<td>window_clerk" not in page and "127.0.0.1" in page
+    only = admin_client.get("/admin/audit?action=user_enabled").get_data(as_text=True)
+    assert '<td data-action="user_enabled">启用用户</td>' in only and 'data-action="user_disabled"' not in only
+    bad = admin_client.get("/admin/audit?since=someday").get_data(as_text=True)
+    assert "YYYY-MM-DD" in bad
+    log_in(admin_client, "window")
+    assert admin_client.get("/admin/audit").status_code == 403

@@ -112,7 +112,7 @@ def _old_menu(roles: set[str]) -> list[str]:
 
 
 def _menu(html: str) -> list[str]:
-    nav = re.search(r'<nav class="menu">(.*?)</nav>', html, re.S)
+    nav = re.search(r'<nav class="menu"[^>]*>(.*?)</nav>', html, re.S)
     return [] if nav is None else [label.strip() for label in re.findall(r">([^<>]+)</a>", nav.group(1))]
 
 

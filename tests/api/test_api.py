@@ -64,7 +64,8 @@ def test_life_cycle_over_http(as_user: Callable[[str], Call]) -> None:
     [approve] = page["items"]
     assert window("POST", f"/api/v1/tasks/{approve['id']}/claim")[0] == 200
     assert window("GET", "/api/v1/tasks?scope=assigned")[1]["items"][0]["id"] == approve["id"]
-    status, done = window("POST", f"/api/v1/tasks/{approve['id']}/complete", json={"data": {"decision": "approved"}})
+    status, done = window("POST", f"/api/v1/tasks/{approve['id']}/complete",
+                               json={"data": {"decision": "approved", "comment": "同意"}})
     assert (status, done["status"]) == (200, "completed")
     status, case = haiyun("GET", f"/api/v1/instances/{started['id']}")
     assert status == 200 and "approve" in case["diagram"]["completed"] and case["events"][-1]["kind"] == "ended"

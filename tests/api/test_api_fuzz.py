@@ -1,4 +1,5 @@
-"""A bounded schemathesis run against the OpenAPI document: no 5xx, no response that breaks the schema.
+"""A bounded schemathesis run against the OpenAPI document: no 5xx, no response that breaks the schema, no
+status the document does not list for the operation (it has no catch-all `default`: api/openapi.py).
 
 The requests go to cases that have what breaks views — an issued document, comments, attachments, open
 tasks — as well as to ids that name nothing.

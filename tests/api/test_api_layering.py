@@ -13,17 +13,19 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale
 from sqlalchemy import insert
 
-from api.pages.labels import EVENT_LABELS, SCOPE_LABELS, STATUS_FILTERS, STATUS_LABELS
+from api.pages.labels import AUDIT_LABELS, EVENT_LABELS, OUTCOME_LABELS, SCOPE_LABELS, STATUS_FILTERS, STATUS_LABELS
 from api.schemas import InstanceQuery, TaskQuery
 from engine.base.clock import now
 from engine.base.errors import NotFound, TongbanError
-from engine.base.vocabulary import EventKind, InstanceStatus, OrgKind
+from engine.base.vocabulary import EventKind, InstanceStatus, OrgKind, Outcome
 from engine.case import ledger
 from engine.cli.main import main
 from engine.people.accounts import ORG_KINDS, ensure_org
+from engine.people.audit import AuditAction
 from engine.runtime.inbox import Scope
 from engine.runtime.runtime import Runtime
 from engine.store.models import FundAccount, LedgerEntry
+from engine.store.storage import LocalStorage
 from tests.support.http import bearer, log_in
 from tests.support.repo import REPO
 from tests.support.uploads import PDF
@@ -83,7 +85,8 @@ def test_the_funds_route_answers_what_the_engine_does(fund: Runtime, client: Fla
 # -- blobs: the runtime says where they live ------------------------------------------------------
 
 def test_uploads_go_to_the_runtimes_blob_folder(runtime: Runtime, client: FlaskClient) -> None:
-    assert runtime.blobs.root == runtime.settings.instance_dir / "blobs"
+    assert isinstance(runtime.blobs.storage, LocalStorage)  # the default backend, in the runtime's own folder
+    assert runtime.blobs.storage.root == runtime.settings.instance_dir / "blobs"
     headers = bearer(client, "haiyun")
     case = client.post("/api/v1/processes/sample_approval/instances", json={"data": START}, headers=headers).json
     stored = client.post(f"/api/v1/instances/{case['id']}/attachments", headers=headers,
@@ -112,7 +115,8 @@ def test_the_cli_offers_the_instance_statuses(runtime: Runtime, monkeypatch: pyt
 
 
 def test_every_word_the_pages_show_has_a_chinese_and_an_english_label(client: FlaskClient) -> None:
-    tables = ((EVENT_LABELS, EventKind), (STATUS_LABELS, InstanceStatus), (SCOPE_LABELS, Scope))
+    tables = ((EVENT_LABELS, EventKind), (STATUS_LABELS, InstanceStatus), (SCOPE_LABELS, Scope),
+              (OUTCOME_LABELS, Outcome), (AUDIT_LABELS, AuditAction))
     assert all(set(labels) == set(enum) for labels, enum in tables)
     assert list(SCOPE_LABELS) == list(Scope)  # the tabs' order
     assert set(STATUS_FILTERS) <= set(STATUS_LABELS)
@@ -147,7 +151,10 @@ def test_the_inbox_tabs_and_case_filters_come_from_the_engine(runtime: Runtime, 
     english = client.get("/inbox?lang=en").get_data(as_text=True)
     assert "本部门全部" not in english and "可认领" not in english
     cases = client.get("/cases?status=completed").get_data(as_text=True)
-    assert re.findall(r'<option value="(\w+)"', cases) == list(STATUS_FILTERS)
+    statuses = re.search(r'<select name="status"[^>]*>(.*?)</select>', cases, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)"', statuses) == list(STATUS_FILTERS)
+    outcomes = re.search(r'<select name="outcome"[^>]*>(.*?)</select>', cases, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)"', outcomes) == list(Outcome)
     assert '<option value="completed" selected>' in cases
 
 

@@ -13,33 +13,16 @@ from celery.worker.request import Request
 from click.testing import CliRunner
 from kombu import Connection
 from kombu.message import Message
-from sqlalchemy import select
 
 from engine.background import jobs
 from engine.base import clock
 from engine.base.settings import Settings
 from engine.cli.main import main
 from engine.runtime.runtime import Runtime
-from engine.store.models import Event, HumanTask, Instance, Timer
+from tests.support.jobs import sharing_clock, written
 from tests.support.services import deploy_call
 from tests.support.steps import begin
 from tests.support.timers import timed
-
-
-@pytest.fixture
-def in_worker(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
-    """The jobs use the test's runtime as their worker process's own."""
-    monkeypatch.setattr(jobs, "worker_runtime", lambda: runtime)
-    return runtime
-
-
-def written(runtime: Runtime) -> tuple[Any, ...]:
-    """Everything a job could write: instance versions and states, events, task and timer rows."""
-    with runtime.db.read() as s:
-        return (s.execute(select(Instance.id, Instance.version, Instance.status, Instance.state)).all(),
-                s.execute(select(Event.id, Event.kind, Event.task_id)).all(),
-                s.execute(select(HumanTask.id, HumanTask.state)).all(),
-                s.execute(select(Timer.id, Timer.state, Timer.claimed_until)).all())
 
 
 def test_the_advance_job_runs_the_steps_a_request_deferred_and_a_rerun_writes_nothing(in_worker: Runtime) -> None:
@@ -119,7 +102,7 @@ def test_advance_command_continues_a_case_by_hand(runtime: Runtime, monkeypatch:
     case = runtime.instance(instance, runtime.actor("admin")).case_number
     clock.travel(timedelta(hours=2))
     # the command's own runtime (its own clock) on the same database, with the clock this test travelled
-    monkeypatch.setattr(Runtime, "__init__", _sharing_clock(Runtime.__init__, runtime))
+    monkeypatch.setattr(Runtime, "__init__", sharing_clock(Runtime.__init__, runtime))
     result = CliRunner().invoke(main, ["advance", case, "--json"])
     assert result.exit_code == 0, result.output
     assert [v["status"] for v in json.loads(result.output)] == ["completed"]
@@ -163,12 +146,3 @@ def test_a_due_service_attempt_gets_its_own_job_on_its_own_queue(in_worker: Runt
     assert jobs.run_service(instance) is True
     assert [t.element_id for t in in_worker.tasks(in_worker.actor("window")) if t.instance_id == instance] == ["review"]
 
-
-def _sharing_clock(init: Any, runtime: Runtime) -> Any:
-    """Runtime.__init__ for the runtimes a command builds: they read `runtime`'s (travelled) clock."""
-
-    def shared(self: Runtime, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self.context.clock = runtime.context.clock
-
-    return shared

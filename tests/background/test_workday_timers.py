@@ -23,7 +23,7 @@ def _files(expression: str) -> dict[str, str]:
     wait = Node("intermediateCatchEvent", "wait", body=f"<bpmn:timerEventDefinition><bpmn:timeDate>{expression}"
                 "</bpmn:timeDate></bpmn:timerEventDefinition>")
     nodes = [start(form="apply.json"), script("note", "noted_at = now_iso()"), wait,
-             user("review", "审查", "open.json"), end()]
+             user("review", "审查", "open.json"), end(outcome="approved")]
     body = render(nodes, flows(("start", "note"), ("note", "wait"), ("wait", "review"), ("review", "end")))
     return {"t.bpmn": '<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
             'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '

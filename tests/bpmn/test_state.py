@@ -61,7 +61,8 @@ def test_the_live_workflow_cache_never_serves_a_stale_or_failed_step(runtime: Ru
     other.complete(view.open_tasks[0].id, submit, other.actor("haiyun"))  # version 1 -> 2 elsewhere
     # this runtime still holds version 1 in its cache: it must notice, reload and see the approve task
     [approve] = runtime.tasks(runtime.actor("window"))
-    assert runtime.complete(approve.id, {"decision": "approved"}, runtime.actor("window")).status == "completed"
+    done = runtime.complete(approve.id, {"decision": "approved", "comment": "同意"}, runtime.actor("window"))
+    assert done.status == "completed"
     with runtime.db.read() as s:
         assert s.scalar(select(Instance.version).where(Instance.id == view.id)) == 3
     fresh = runtime.start("sample_approval", START, haiyun)

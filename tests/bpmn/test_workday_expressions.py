@@ -94,7 +94,7 @@ def test_a_working_day_timer_fires_after_its_deadline_and_not_before(runtime: Ru
 
 
 def _due_files(due: str) -> dict[str, bytes]:
-    nodes = [start(form="apply.json"), user("review", "审查", "open.json", dueDate=due), end()]
+    nodes = [start(form="apply.json"), user("review", "审查", "open.json", dueDate=due), end(outcome="approved")]
     bpmn = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
             'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
             'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
 from api import create_app
+from engine.design import designer
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import DESKTOP, shot
 from tests.support.http import PASSWORD
@@ -25,11 +25,10 @@ START = {"title": "设计器测试", "amount": 50_000}
 
 @pytest.fixture
 def design_server(client: object, runtime: Runtime, tmp_path: Path) -> Iterator[tuple[str, Runtime]]:
-    """The app over a copy of processes/ and forms/ that the modeler may write to."""
-    for folder in ("processes", "forms"):
-        shutil.copytree(REPO / folder, tmp_path / "tree" / folder)
-    settings = dataclasses.replace(runtime.settings, processes_dir=tmp_path / "tree" / "processes",
-                                   forms_dir=tmp_path / "tree" / "forms")
+    """The app installed from the repository's processes/ and forms/; the modeler writes to its own workspace."""
+    settings = dataclasses.replace(runtime.settings, instance_dir=tmp_path / "instance",
+                                   processes_dir=REPO / "processes", forms_dir=REPO / "forms")
+    designer.folders(settings)
     served = Runtime(runtime.db, settings)
     http = make_server("127.0.0.1", 0, create_app(settings, served), threaded=True)
     threading.Thread(target=http.serve_forever, daemon=True).start()
@@ -37,9 +36,10 @@ def design_server(client: object, runtime: Runtime, tmp_path: Path) -> Iterator[
     http.shutdown()
 
 
-def designer_page(browser: Browser, base: str) -> tuple[BrowserContext, Page]:
+def designer_page(browser: Browser, base: str, viewport: dict[str, int] = DESKTOP,
+                  locale: str = "zh-CN") -> tuple[BrowserContext, Page]:
     """A browser context logged in as the demo designer."""
-    context = browser.new_context(viewport=DESKTOP, base_url=base)
+    context = browser.new_context(viewport=viewport, base_url=base, locale=locale)
     page = context.new_page()
     page.goto("/login")
     page.fill("input[name=username]", "designer")
@@ -62,7 +62,7 @@ def test_rename_in_the_modeler_and_deploy_version_2(browser: Browser,
     expect(page.locator("table.list")).to_contain_text("v1")
     shot(page, "designer-processes")
     page.click("text=processes/sample/approval.bpmn")
-    expect(page.locator("#modeler[data-ready=true]")).to_have_count(1)
+    expect(page.locator("#modeler[data-ready=true]")).to_have_count(1, timeout=30_000)
 
     task = page.locator('#modeler [data-element-id="approve"]')
     task.click()
@@ -74,14 +74,14 @@ def test_rename_in_the_modeler_and_deploy_version_2(browser: Browser,
     editor.type("复核审批")
     page.locator('#modeler [data-element-id="end_reviewed"]').click()
     page.click("#save")
-    expect(page.locator("#status")).to_contain_text("校验通过")
+    expect(page.locator("#status")).to_contain_text("校验通过", timeout=30_000)
     shot(page, "designer-modeler")
     page.click("#deploy")
-    expect(page.locator("#status")).to_contain_text("sample_approval v2")
+    expect(page.locator("#status")).to_contain_text("sample_approval v2", timeout=30_000)
     assert errors == []
     context.close()
 
-    saved = (runtime.settings.processes_dir / "sample" / "approval.bpmn").read_text(encoding="utf-8")
+    saved = (runtime.settings.design_workspace() / "processes" / "sample" / "approval.bpmn").read_text(encoding="utf-8")
     assert 'name="复核审批"' in saved
     still = runtime.instance(running.id, runtime.actor("admin"))
     assert still.version == 1 and [t.name for t in still.open_tasks] == ["审批"]
@@ -96,17 +96,17 @@ def test_a_broken_diagram_is_saved_and_its_problem_marked_on_the_element(
     base, _ = design_server
     context, page = designer_page(browser, base)
     page.goto("/designer/edit?path=processes/sample/approval.bpmn")
-    expect(page.locator("#modeler[data-ready=true]")).to_have_count(1)
+    expect(page.locator("#modeler[data-ready=true]")).to_have_count(1, timeout=30_000)
     # rename the approver lane (through the modeler's own API): its task no longer maps to a role
     page.evaluate("""() => modeler.get("modeling").updateLabel(
         modeler.get("elementRegistry").get("lane_approver"), "无此角色")""")
     page.click("#save")
-    expect(page.locator("#status")).to_contain_text("错误")
+    expect(page.locator("#status")).to_contain_text("错误", timeout=30_000)
     expect(page.locator("#problems")).to_contain_text("[approve]")
     expect(page.locator('#modeler [data-element-id="approve"].problem')).to_have_count(1)
     shot(page, "designer-problem-marked")
     page.click("#deploy")
-    expect(page.locator("#status")).to_contain_text("未部署")
+    expect(page.locator("#status")).to_contain_text("未部署", timeout=30_000)
     context.close()
 
 
@@ -115,7 +115,7 @@ def test_run_the_scenarios_and_see_flow_coverage_on_the_diagram(browser: Browser
     base, _ = design_server
     context, page = designer_page(browser, base)
     page.goto("/designer/edit?path=processes/qysq/qysq.bpmn")
-    expect(page.locator("#modeler[data-ready=true]")).to_have_count(1)
+    expect(page.locator("#modeler[data-ready=true]")).to_have_count(1, timeout=30_000)
     page.click("#scenarios")
     expect(page.locator("#coverage")).to_contain_text("qysq_request: 连线 100%", timeout=30_000)
     expect(page.locator("#modeler g.djs-connection.covered[data-element-id=f_reopen_yes]")).to_have_count(1)

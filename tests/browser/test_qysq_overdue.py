@@ -12,8 +12,8 @@ from engine.base import clock, workdays
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import shot
 
-REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K", "contact": "王海燕",
-           "mobile": "13805320001", "building": "华润大厦", "category": "city_management",
+REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E", "contact": "王海燕",
+           "mobile": "13805320001", "building": "bld_huarun", "category": "city_management",
            "description": "楼宇北侧人行道共享单车长期乱停放，请协调清理。"}
 
 

@@ -47,7 +47,7 @@ def test_enterprise_applies_and_the_clerk_approves(open_as: Callable[..., Page])
     window.click("text=审批")
     window.click("button[data-action=claim]")
     window.wait_for_load_state("networkidle")
-    fill_form(window, {"decision": "approved"})
+    fill_form(window, {"decision": "approved", "comment": "同意"})
     shot(window, "task-page")
     window.click("#submit")
     window.wait_for_url(case_url)
@@ -106,9 +106,9 @@ def test_a_start_form_uploads_its_files_before_the_case_exists(open_as: Callable
     (tmp_path / "营业执照.png").write_bytes(PNG)
     haiyun = open_as("haiyun")
     haiyun.goto("/services/qysq_request")
-    fill_form(haiyun, {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K",
-                       "contact": "王海燕", "mobile": "13805320001",
-                       "description": "楼宇北侧人行道共享单车长期乱停放，请协调清理。"})
+    fill_form(haiyun, {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E",
+                       "contact": "王海燕", "mobile": "13805320001", "building": "bld_huarun", "category": "policy",
+                       "description": "楼宇北侧人行道共享单车长期乱停放，请协调清理。"})  # no option is preselected
     haiyun.set_input_files(".uploader input[type=file]", str(tmp_path / "营业执照.png"))
     expect(haiyun.locator(".uploader ul")).to_contain_text("营业执照.png")
     shot(haiyun, "portal-start-form-with-files")

@@ -15,6 +15,7 @@ from engine.store.models import Attachment
 from tests.support.builder import end, flows, render, start, user
 from tests.support.http import bearer
 from tests.support.steps import put
+from tests.support.storage import on_each_backend as settings  # noqa: F401 - every test runs on both backends
 from tests.support.uploads import PNG
 
 APPLY = {"type": "object", "required": ["title", "consent_sheet"],
@@ -118,3 +119,21 @@ def test_a_task_file_field_may_name_only_files_of_its_own_case(client: FlaskClie
     assert set(refused.value.fields) == {"/more"}
     own = client.get(f"/api/v1/instances/{cases[0]['id']}/attachments", headers=haiyun).json[0]["id"]
     assert runtime.complete(review.id, {"more": [str(own)]}, runtime.actor("window")).status == "completed"
+
+
+@pytest.mark.parametrize("typed", ["floor_plan.pdf", ["floor_plan.pdf"], ["1", "平面图"], "²"])
+def test_a_task_file_field_refuses_typed_text_and_writes_nothing(client: FlaskClient, runtime: Runtime,
+                                                               typed: object) -> None:
+    """A resubmission's file field holds upload ids only: a typed file name is refused per field, even next
+    to a real id, and the step stays open with the case data unchanged."""
+    deploy_files(runtime, {"type": "object", "properties": {"more": {"type": "array", "items": {"type": "string"}}}},
+                 {"more": {"ui:widget": "files"}})
+    haiyun = bearer(client, "haiyun")
+    case = client.post("/api/v1/processes/t_files/instances", headers=haiyun,
+                       json={"data": {"title": "附件", "consent_sheet": [str(draft(client, haiyun))]}}).json
+    review = runtime.instance(case["id"], runtime.actor("admin")).open_tasks[0]
+    reply = client.post(f"/api/v1/tasks/{review.id}/complete", headers=bearer(client, "window"),
+                        json={"data": {"more": typed}})
+    assert reply.status_code == 422 and set(reply.json["fields"]) == {"/more"}, reply.json
+    after = runtime.instance(case["id"], runtime.actor("admin"), detail=True)
+    assert [t.id for t in after.open_tasks] == [review.id] and "more" not in (after.data or {})

@@ -42,8 +42,12 @@ def funds(runtime: Runtime) -> Runtime:
     return runtime
 
 
-def _post(runtime: Runtime, key: str, amount: Any, source: str = "pledge", category: str = "lift",
+def _post(runtime: Runtime, key: str, amount: Any, source: str = "pledge", category: str | None = None,
           fund: str = "BDQ-01") -> int:
+    """A credit carries no designated use unless asked (its category is its donor's designation); a debit pays
+    for a lift unless asked."""
+    if category is None:
+        category = "" if key == "fund_in" else "lift"
     case = begin(runtime, key, {"fund_code": fund, "source": source, "amount": amount, "category": category})
     do(runtime, "secretariat", case.id, "post", {})
     return case.id

@@ -66,7 +66,7 @@ def test_running_instances_stay_on_their_version(runtime: Runtime) -> None:
     names = {t.case_number: t.name for t in runtime.tasks(window)}
     assert names == {old.case_number: "审批", new.case_number: "复核审批"}
     for task in runtime.tasks(window):
-        assert runtime.complete(task.id, {"decision": "approved"}, window).status == "completed"
+        assert runtime.complete(task.id, {"decision": "approved", "comment": "同意"}, window).status == "completed"
 
 
 def test_invalid_files_deploy_nothing(runtime: Runtime) -> None:

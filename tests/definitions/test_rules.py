@@ -131,3 +131,24 @@ def test_a_field_several_branches_require_is_reported_once() -> None:
         "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
         "allOf": [{"required": ["name"]}, {"required": ["name"]}]}).encode())
     assert twice.errors({}) == {"/name": ["必填项 (required): name"]}
+
+
+@pytest.mark.parametrize("blank", ["     ", "\u3000" * 6, "\u200b" * 12, " \u200b\n\t\ufeff "])
+def test_a_minimum_length_counts_what_a_reader_sees(blank: str) -> None:
+    """Reasons of spaces, full-width spaces or zero-width characters are no reasons: a refusal must state them."""
+    form = load_form("refuse.json", json.dumps({"type": "object", "properties": {
+        "reasons": {"type": "string", "title": "理由", "minLength": 5}}}).encode())
+    assert list(form.errors({"reasons": blank})) == ["/reasons"]
+    assert list(form.errors({"reasons": blank + "不符合规划"})) == [] and form.errors({"reasons": "材料 不全 。"}) == {}
+
+
+def test_the_shipped_refusal_forms_refuse_blank_reasons() -> None:
+    """The reviewer's finding: YYYZ 不予受理 and LYJJ-P formal-check refusals took reasons of spaces."""
+    from tests.support.repo import REPO
+    for name, data, path in [
+        ("yyyz_precheck.json", {"precheck_result": "reject", "reject_reasons": "     "}, "/reject_reasons"),
+        ("lyjj_formal_check.json", {"formal_ok": False, "formal_outcome": "refuse", "refusal_reasons": " "},
+         "/refusal_reasons"),
+    ]:
+        form = load_form(name, (REPO / "forms" / name).read_bytes())
+        assert path in form.errors(data), name

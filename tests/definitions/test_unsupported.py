@@ -79,10 +79,6 @@ NON_INTERRUPTING = 'isInterrupting="false"'
 # case id → (document, the element id reported, words the message must contain)
 CASES: dict[str, tuple[str, str, str]] = {
     "complex_gateway": (process('<bpmn:complexGateway id="cx" />'), "cx", "complex gateway"),
-    "link_throw_event": (process(event("intermediateThrowEvent", "to_b", '<bpmn:linkEventDefinition name="B" />')),
-                         "to_b", "link event"),
-    "link_catch_event": (process(aside=(event("intermediateCatchEvent", "from_a",
-                                              '<bpmn:linkEventDefinition name="A" />'),)), "from_a", "link event"),
     "compensation_throw_event": (process(event("intermediateThrowEvent", "undo_all",
                                                "<bpmn:compensateEventDefinition />")), "undo_all", "compensation"),
     "compensation_boundary_event": (process(task("pay"), aside=(event(
@@ -115,12 +111,22 @@ CASES: dict[str, tuple[str, str, str]] = {
     "completion_quantity": (process(task("fire_check", 'calledElement="other" completionQuantity="3"',
                                          tag="callActivity")), "fire_check", "completionQuantity"),
     "condition_on_task_flow": (process(task("check"), task("approve"), conditions={"check": "amount &gt; 5"}),
-                               "f_check", "conditional sequence flows"),
+                               "f_check", "lone conditional flow"),
     "condition_on_start_event_flow": (process(task("check"), conditions={"start": "amount &gt; 5"}),
-                                      "f_start", "conditional sequence flows"),
+                                      "f_start", "lone conditional flow"),
     "condition_on_parallel_gateway_flow": (process('<bpmn:parallelGateway id="fork" />',
                                                    conditions={"fork": "amount &gt; 5"}),
-                                           "f_fork", "conditional sequence flows"),
+                                           "f_fork", "out of a parallel gateway"),
+    "negative_loop_maximum": (process(task("again", inner='<bpmn:standardLoopCharacteristics loopMaximum="-2" />')),
+                              "again", "negative loopMaximum"),
+    "negative_loop_cardinality": (process(task("each", inner="<bpmn:multiInstanceLoopCharacteristics>"
+                                                            "<bpmn:loopCardinality>-1</bpmn:loopCardinality>"
+                                                            "</bpmn:multiInstanceLoopCharacteristics>")),
+                                  "each", "negative loopCardinality"),
+    "time_cycle_on_intermediate_timer": (process(event("intermediateCatchEvent", "every", (
+        '<bpmn:timerEventDefinition><bpmn:timeCycle>"R4/PT1S"</bpmn:timeCycle></bpmn:timerEventDefinition>'))),
+        "every", "timeCycle on an intermediate timer"),
+    "reserved_start_id": (process(start='<bpmn:startEvent id="Start" />'), "Start", "the id 'Start'"),
     "parallel_event_gateway": (process('<bpmn:eventBasedGateway id="wait" eventGatewayType="Parallel" />',
                                        event("intermediateCatchEvent", "a_day", TIMER_DEF)),
                                "wait", "event-based gateway"),
@@ -171,6 +177,12 @@ CASES: dict[str, tuple[str, str, str]] = {
 
 # case id → a document using the supported neighbour of a refused construct
 ALLOWED: dict[str, str] = {
+    "paired_link_events_run_as_a_flow": process(
+        event("intermediateThrowEvent", "to_b", '<bpmn:linkEventDefinition name="B" />'),
+        aside=(event("intermediateCatchEvent", "from_b", '<bpmn:linkEventDefinition name="B" />'),)),
+    "several_conditional_flows_out_of_a_task_run_as_a_split": process(
+        task("check"), conditions={"check": "amount &gt; 5"}, aside=('<bpmn:endEvent id="small_end" />',),
+        flows=('<bpmn:sequenceFlow id="f_small" sourceRef="check" targetRef="small_end" />',)),
     "error_end_event_caught_by_boundary_event": process(
         subprocess("verify", '<bpmn:startEvent id="verify_start" />'),
         aside=(event("boundaryEvent", "invalid", '<bpmn:errorEventDefinition errorRef="err_bad" />',

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from engine.base.problems import Problem, errors_in
 from engine.cli.main import main
 from engine.definitions.registry import validate
-from tests.support.builder import bpmn, form_props
+from tests.support.builder import DECIDED, bpmn, form_props
 from tests.support.repo import REPO, repo_files
 from tests.support.workspaces import OPEN_FORM, workspace
 
@@ -21,7 +21,7 @@ def simple(task: str = "", lane_name: str = APPLICANT, flows: str = "") -> str:
         '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
         f'<bpmn:userTask id="fill" name="填写">{task}<bpmn:incoming>f1</bpmn:incoming>'
         "<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>"
-        '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>'
+        f'<bpmn:endEvent id="end">{DECIDED}<bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>'
         '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill" />'
         '<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="end" />' + flows
     )

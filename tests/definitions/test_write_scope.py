@@ -166,7 +166,7 @@ def test_sample_applicant_cannot_set_the_threshold_when_starting(http: Http) -> 
 # -- 住转商 --------------------------------------------------------------------------------------------
 
 ZZS_APPLY = {
-    "applicant_type": "enterprise", "applicant_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K",
+    "applicant_type": "enterprise", "applicant_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E",
     "agent_name": "张明", "agent_id": "370202198506120012", "mobile": "13805320001",
     "address": {"district": "市南区", "street_office": "street_bdq", "community": "团岛社区", "road": "团岛二路",
                 "number": "16号", "building": "2号楼1单元", "room": "502室"},
@@ -184,7 +184,8 @@ def zzs_apply(http: Http) -> dict[str, Any]:
 
 def _zzs_at_correction(http: Http) -> int:
     case = http.started("haiyun", "zzs_prereg", zzs_apply(http))
-    http.done("window", case, "precheck", {"precheck_result": "correction", "correction_items": ["业主同意书缺签名页"]})
+    http.done("window", case, "precheck", {"precheck_result": "correction", "precheck_opinion": "材料不全",
+                                           "correction_items": ["业主同意书缺签名页"]})
     assert http.ready(case) == ["resubmit"]
     return case
 
@@ -218,12 +219,12 @@ def test_a_start_refuses_a_nested_field_the_form_does_not_declare(http: Http) ->
 # -- 一业一证 ------------------------------------------------------------------------------------------
 
 YYYZ_APPLY = {
-    "applicant_name": "青岛海韵餐饮管理有限公司", "credit_code": "91370202MA3EK7PQ3X", "legal_rep": "刘海韵",
-    "agent_name": "张明", "agent_id": "370202198506120012", "mobile": "13805320001", "street": "八大峡街道",
+    "applicant_name": "青岛海韵餐饮管理有限公司", "credit_code": "91370202MA3EK7PQ30", "legal_rep": "刘海韵",
+    "agent_name": "张明", "agent_id": "370202198506120012", "mobile": "13805320001", "street": "street_bdq",
     "address": "团岛二路16号一层", "shop_name": "海韵渔家私房菜", "industry": "restaurant", "floor_area": 90,
     "food_activities": ["hot_food", "cold_food"], "seats": 24,
     "food_safety_officer": {"name": "王丽", "mobile": "13905321234"},
-    "sells_tobacco": False, "fire_route": "inspection", "has_signboard": False, "commitment": True,
+    "sells_tobacco": False, "fire_route": "commitment", "has_signboard": False, "commitment": True,
     "missing_items": [{"item": "从业人员健康证明（2人）", "promised_date": "2026-03-05"}],
 }
 
@@ -231,9 +232,10 @@ YYYZ_APPLY = {
 def test_yyyz_applicant_cannot_choose_the_permits_when_supplying_materials(http: Http) -> None:
     case = http.started("haiyun", "yyyz_bundle", YYYZ_APPLY)
     http.done("window", case, "precheck", {
-        "precheck_result": "tolerance", "credit_good": True, "supply_deadline": "2026-03-05",
-        "tolerance_items": [{"item": "从业人员健康证明（2人）", "kind": "secondary"}]})
-    supplied = {"supplied_items": ["从业人员健康证明（2人）"]}
+        "precheck_result": "tolerance", "credit_good": True, "precheck_opinion": "容缺受理",
+        "tolerance_items": [{"item": "从业人员健康证明（2人）", "kind": "secondary", "promised_date": "2026-03-05"}]})
+    supplied = {"supplied_items": ["从业人员健康证明（2人）"],
+                "supplied_files": [http.upload("haiyun", case, "supply")]}
     http.refused("haiyun", case, "supply", {**supplied, "permits": ["signboard"]}, "/permits")
     assert http.data(case)["permits"] == ["food"]
     http.done("haiyun", case, "supply", supplied)
@@ -249,8 +251,9 @@ FUND = "BDQ-WS1"
 
 def _contribution(http: Http, source: str, amount: int) -> int:
     """A contribution up to the receipt step (cash: after the agreement; 财政/党费: the ring-fenced receipt)."""
-    case = http.started("haiyun", "lyjj_contribution", {"fund_code": FUND, "donor_name": "楼宇出资方", "source": source,
-                                                         "amount": amount, "voluntary": True})
+    pledge = {"fund_code": FUND, "street": "street_bdq", "donor_name": "楼宇出资方", "source": source,
+              "amount": amount, "designated_category": "none", "voluntary": True}
+    case = http.started("haiyun", "lyjj_contribution", pledge)
     http.done("secretariat", case, "compliance", {"voluntary_confirmed": True, "conflict_of_interest": False,
                                                   "compliant": True, "compliance_opinion": "自愿出资，无利益冲突"})
     if source in ("pledge", "enterprise"):
@@ -286,7 +289,9 @@ def test_lyjj_finance_cannot_move_a_contribution_out_of_its_ring_fenced_source(h
 
 
 def _proposal(category: str, budget: int) -> dict[str, Any]:
-    return {"fund_code": FUND, "project_name": "3 号楼公共空间改造", "category": category, "common_parts": False,
+    return {"fund_code": FUND, "street": "street_bdq", "applicant_name": "青岛海韵科技有限公司",
+            "conflict_of_interest": False, "declaration": True,
+            "project_name": "3 号楼公共空间改造", "category": category, "common_parts": False,
             "alteration": False, "budget": budget,
             "funding": {"pledge": budget, "enterprise": 0, "in_kind": 0, "fiscal": 0, "party_fee": 0},
             "quote": f"三家比价，最低 {budget} 元", "plan": "按方案实施"}
@@ -339,14 +344,15 @@ def _project_at_advance(http: Http, category: str, budget: int) -> int:
     assert http.data(case)["approval_level"] == "committee"
     http.done("secretariat", case, "notice_review", {"objection_received": False, "objection_substantiated": False})
     http.done("secretariat", case, "contract", {"contractor": "青岛升达电梯工程有限公司", "contract_no": "HT-2026-021",
-                                                "contract_amount": budget, "retention_rate": 0.05})
+                                                "contract_amount": budget, "contractor_no_conflict": True})
+    http.done("secretariat", case, "consent_request", {"consent_needed": False})  # no donor's money is needed
     assert http.ready(case) == ["pay_advance"]
     return case
 
 
 def test_lyjj_finance_cannot_rewrite_the_contract_amount_or_category_when_paying(http: Http) -> None:
     """A larger contract amount would lift the 30 % advance limit; party building would open the party fees."""
-    case = _project_at_advance(http, "lift", 40_000)
+    case = _project_at_advance(http, "public_space", 40_000)  # a lift would first go to the owners' vote
     before = _balances(http)
     http.refused("streetfinance", case, "pay_advance",
                  {"contract_amount": 1_000_000, "payment_source": "pledge", "payment_amount": 40_000},
@@ -355,7 +361,7 @@ def test_lyjj_finance_cannot_rewrite_the_contract_amount_or_category_when_paying
                  {"payment_source": "party_fee", "payment_amount": 12_000, "category": "party_building"}, "/category")
     assert _balances(http) == before
     data = http.data(case)
-    assert (data["contract_amount"], data["category"]) == (40_000, "lift")
+    assert (data["contract_amount"], data["category"]) == (40_000, "public_space")
     http.done("streetfinance", case, "pay_advance", {"payment_source": "pledge", "payment_amount": 12_000})
     assert _balances(http)["pledge"] == "88000.00"
     # the acceptance shows the category read-only: a lift cannot pass as public space without its inspection
@@ -370,8 +376,8 @@ def test_lyjj_finance_cannot_rewrite_the_contract_amount_or_category_when_paying
 
 # -- "135" 政企连心桥 ------------------------------------------------------------------------------------
 
-QYSQ_REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K", "contact": "王海燕",
-                "mobile": "13805320001", "building": "华润大厦", "category": "city_management",
+QYSQ_REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E", "contact": "王海燕",
+                "mobile": "13805320001", "building": "bld_huarun", "category": "city_management",
                 "description": "楼宇北侧人行道共享单车长期乱停放，影响员工通行，请协调清理。"}
 HANDLED = {"handle_outcome": "done", "result_status": "resolved",
            "result_report": "已协调运营企业清理车辆并划定停放区。"}
@@ -400,12 +406,12 @@ def test_qysq_applicant_cannot_reset_the_reopened_counter_with_the_rating(http: 
     case = _qysq_at_sign(http)
     http.done("handler", case, "sign", {"sign_action": "sign"})
     http.done("handler", case, "handle", HANDLED)
-    http.done("dispatcher", case, "quality", {"quality_result": "pass"})
+    http.done("dispatcher", case, "quality", {"quality_result": "pass", "quality_note": "办理结果符合要求"})
     http.done("haiyun", case, "rate", {"rating": "不满意"})
     http.done("street", case, "follow_up", {"caused_by_handler": True, "call_note": "属承办原因，重新交办一次。"})
     assert http.data(case)["reopened"] is True
     http.done("handler", case, "handle", HANDLED)
-    http.done("dispatcher", case, "quality", {"quality_result": "pass"})
+    http.done("dispatcher", case, "quality", {"quality_result": "pass", "quality_note": "办理结果符合要求"})
     http.refused("haiyun", case, "rate", {"rating": "非常不满意", "reopened": False}, "/reopened")
     assert http.data(case)["reopened"] is True
     http.done("haiyun", case, "rate", {"rating": "非常不满意"})

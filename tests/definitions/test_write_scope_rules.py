@@ -11,7 +11,7 @@ from engine.definitions.forms import load_form
 from engine.definitions.humaninput import script_reads
 from engine.definitions.registry import validate
 from engine.definitions.writescope import READ_ONLY, UNDECLARED, write_errors
-from tests.support.builder import bpmn, form_props
+from tests.support.builder import DECIDED, bpmn, form_props
 from tests.support.repo import REPO
 from tests.support.workspaces import workspace
 
@@ -77,8 +77,8 @@ def _gateway_process(review_form: dict[str, Any]) -> dict[str, bytes]:
         "<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>"
         '<bpmn:exclusiveGateway id="level" default="small"><bpmn:incoming>f2</bpmn:incoming>'
         "<bpmn:outgoing>big</bpmn:outgoing><bpmn:outgoing>small</bpmn:outgoing></bpmn:exclusiveGateway>"
-        '<bpmn:endEvent id="e1"><bpmn:incoming>big</bpmn:incoming></bpmn:endEvent>'
-        '<bpmn:endEvent id="e2"><bpmn:incoming>small</bpmn:incoming></bpmn:endEvent>'
+        f'<bpmn:endEvent id="e1">{DECIDED}<bpmn:incoming>big</bpmn:incoming></bpmn:endEvent>'
+        f'<bpmn:endEvent id="e2">{DECIDED}<bpmn:incoming>small</bpmn:incoming></bpmn:endEvent>'
         '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />'
         '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="level" />'
         '<bpmn:sequenceFlow id="big" sourceRef="level" targetRef="e1">'
@@ -169,7 +169,7 @@ def test_a_loop_of_scripts_and_gateways_that_never_waits_is_a_warning() -> None:
         "<bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>"
         '<bpmn:exclusiveGateway id="more" default="done"><bpmn:incoming>f2</bpmn:incoming>'
         "<bpmn:outgoing>again</bpmn:outgoing><bpmn:outgoing>done</bpmn:outgoing></bpmn:exclusiveGateway>"
-        '<bpmn:endEvent id="end"><bpmn:incoming>done</bpmn:incoming></bpmn:endEvent>'
+        f'<bpmn:endEvent id="end">{DECIDED}<bpmn:incoming>done</bpmn:incoming></bpmn:endEvent>'
         '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count" />'
         '<bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="more" />'
         '<bpmn:sequenceFlow id="again" sourceRef="more" targetRef="count">'

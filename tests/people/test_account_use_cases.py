@@ -16,6 +16,7 @@ from engine.base.errors import Forbidden, NotFound, Unauthorized
 from engine.base.workdays import YearTable
 from engine.cli.main import main
 from engine.definitions.catalogue import RoleCatalogue
+from engine.definitions.organisations import load_organisations
 from engine.people import administration
 from engine.people.access import Actor
 from engine.people.auth import authenticate, login
@@ -107,6 +108,8 @@ def _use_cases(catalogue: RoleCatalogue) -> dict[str, Callable[[Database, Actor]
                                                                                   "office"),
         "seed_accounts": lambda db, who: administration.seed_accounts(
             db, who, catalogue, [("street_xg", "香港中路街道", "office", None)], [("zhou", "zhujian", ["handler"])]),
+        "sync_organisations": lambda db, who: administration.sync_organisations(
+            db, who, load_organisations("organisations: {street_xg: {zh: 香港中路, en: X, kind: office}}".encode())),
         "calendar_years": administration.calendar_years,
         "load_calendar_year": lambda db, who: administration.load_calendar_year(db, who, table),
     }

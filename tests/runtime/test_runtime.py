@@ -41,12 +41,13 @@ def test_full_life_cycle_through_the_approver(runtime: Runtime) -> None:
     [approve] = view.open_tasks if view.open_tasks else runtime.tasks(runtime.actor("window"))
     assert (approve.element_id, approve.role, approve.org) == ("approve", "window_clerk", "xzsp")
     assert [t.id for t in runtime.tasks(runtime.actor("window"))] == [approve.id]
-    done = runtime.complete(approve.id, {"decision": "approved"}, runtime.actor("window"))
-    assert done.status == "completed"
+    done = runtime.complete(approve.id, {"decision": "approved", "comment": "同意"}, runtime.actor("window"))
+    assert (done.status, done.outcome) == ("completed", "approved")
     detail = runtime.instance(done.id, runtime.actor("haiyun"), detail=True)
     assert detail.data["decision"] == "approved" and detail.data["contact"] == "张三"
     assert [e["kind"] for e in detail.events] == [
-        "started", "data_changed", "task_ready", "task_completed", "task_ready", "task_completed", "ended"]
+        "started", "data_changed", "task_ready", "task_completed", "task_ready", "task_completed", "outcome_set",
+        "ended"]
     threshold = next(c for c in detail.history if c["path"] == "/threshold")
     assert (threshold["new"], threshold["user"], threshold["element_id"]) == (10000, None, "start")  # the form's
     completed = [e for e in detail.events if e["kind"] == "task_completed"]
@@ -92,9 +93,9 @@ def test_only_a_user_holding_the_role_may_complete(runtime: Runtime) -> None:
     runtime.complete(view.open_tasks[0].id, SUBMIT, runtime.actor("haiyun"))
     [approve] = runtime.tasks(runtime.actor("window"))
     with pytest.raises(NotFound):  # another department does not even see it
-        runtime.complete(approve.id, {"decision": "approved"}, runtime.actor("zhujian"))
+        runtime.complete(approve.id, {"decision": "approved", "comment": "同意"}, runtime.actor("zhujian"))
     with pytest.raises(NotFound):  # nor does the applicant
-        runtime.complete(approve.id, {"decision": "approved"}, runtime.actor("haiyun"))
+        runtime.complete(approve.id, {"decision": "approved", "comment": "同意"}, runtime.actor("haiyun"))
     assert runtime.tasks(runtime.actor("zhujian")) == []
 
 

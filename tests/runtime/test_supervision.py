@@ -12,10 +12,14 @@ from openpyxl import load_workbook
 
 from engine.base import clock
 from engine.base.errors import Forbidden
+from engine.base.xmlsafe import parse_xml
+from engine.people.accounts import ensure_org
 from engine.runtime.runtime import Runtime
-from engine.runtime.supervision import Period, dashboard
+from engine.runtime.supervision import Period, Watched, dashboard, watched_processes
 from tests.support.http import log_in
-from tests.support.supervision import at
+from tests.support.repo import REPO
+from tests.support.supervision import at, facts, make_case
+from tests.support.supervision import building as building_value
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
 
@@ -33,8 +37,11 @@ def test_figures_by_unit_and_building(runtime: Runtime, cases: dict[str, int]) -
     assert (units["xzsp"].requests, units["xzsp"].finished, units["xzsp"].overdue) == (3, 0, 1)
     assert units["xzsp"].on_time_rate is None and units[None].requests == 1
     buildings = {f.key: f for f in board.by_building}
-    assert buildings["世贸中心"].ratings["不满意"] == 1 and buildings["世贸中心"].supervised == 2
-    assert buildings["华润大厦"].requests == 3 and buildings["华润大厦"].satisfied_share == 1.0
+    # a building is stored by its code (processes/organisations.yaml) and shown by its name
+    assert {key: f.label for key, f in buildings.items()} == {"bld_wtc": "世贸中心", "bld_huarun": "华润大厦",
+                                                               "bld_hisense": "海信大厦"}
+    assert buildings["bld_wtc"].ratings["不满意"] == 1 and buildings["bld_wtc"].supervised == 2
+    assert buildings["bld_huarun"].requests == 3 and buildings["bld_huarun"].satisfied_share == 1.0
 
 
 def test_overdue_and_supervised_lists(runtime: Runtime, cases: dict[str, int]) -> None:
@@ -93,14 +100,14 @@ def test_xlsx_export_loads(client: FlaskClient, cases: dict[str, int]) -> None:
     reply = client.get("/supervision/export.xlsx?from=2026-03-01&to=2026-03-31")
     assert reply.status_code == 200
     book = load_workbook(io.BytesIO(reply.get_data()))
-    assert book.sheetnames == ["按承办单位", "按楼宇", "逾期清单", "督办清单"]
+    assert book.sheetnames == ["按承办单位", "按楼宇", "逾期清单", "督办清单", "催办统计"]
     overdue = list(book["逾期清单"].values)
     assert overdue[0][0] == "办件编号" and overdue[1][0] == "370202QYSQ20260302000003" and overdue[1][5] == 7
     total = list(book["按楼宇"].values)[-1]
     assert total[:3] == ("合计", 6, 2)
 
 
-REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01K", "contact": "王海燕",
+REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E", "contact": "王海燕",
            "mobile": "13805320001", "category": "city_management",
            "description": "楼宇北侧人行道共享单车长期乱停放，影响员工通行，请协调清理。"}
 DONE = {"handle_outcome": "done", "result_status": "resolved", "result_report": "已协调运营企业清理车辆并划定停放区。"}
@@ -118,20 +125,21 @@ def test_real_qysq_cases_end_to_end(runtime: Runtime) -> None:
     clock.travel(at("2026-03-02T09:00:00") - clock.now())
     ids = {}
     for name, building in (("on_time", "华润大厦"), ("overdue", "世贸中心"), ("late", "世贸中心")):
-        ids[name] = case = runtime.start("qysq_request", REQUEST | {"building": building},
-                                         runtime.actor("haiyun")).id
+        data = REQUEST | {"building": building_value(runtime, building)}
+        ids[name] = case = runtime.start("qysq_request", data, runtime.actor("haiyun")).id
         step(runtime, case, "intake", "street", {"kind": "request", "items": [{"title": "清理乱停放单车"}]})
         step(runtime, case, "dispatch", "dispatcher", {"complexity": "ordinary", "lead_unit": "chengguan"})
         step(runtime, case, "sign", "handler", {"sign_action": "sign"})
     clock.travel(at("2026-03-03T10:00:00") - clock.now())
     step(runtime, ids["on_time"], "handle", "handler", DONE)
-    step(runtime, ids["on_time"], "quality", "dispatcher", {"quality_result": "pass"})
+    step(runtime, ids["on_time"], "quality", "dispatcher", {"quality_result": "pass",
+                                                            "quality_note": "办理结果符合要求"})
     step(runtime, ids["on_time"], "rate", "haiyun", {"rating": "满意"})
     clock.travel(at("2026-03-09T10:00:00") - clock.now())  # due 5 March: overdue, 督办 red flag
     for name in ("overdue", "late"):
         runtime.advance(ids[name])
     step(runtime, ids["late"], "handle", "handler", DONE)
-    step(runtime, ids["late"], "quality", "dispatcher", {"quality_result": "pass"})
+    step(runtime, ids["late"], "quality", "dispatcher", {"quality_result": "pass", "quality_note": "办理结果符合要求"})
     step(runtime, ids["late"], "rate", "haiyun", {"rating": "不满意"})
     clock.travel(at("2026-03-16T10:00:00") - clock.now())  # five working days after due: reported to 督查室
     runtime.advance(ids["overdue"])
@@ -142,8 +150,63 @@ def test_real_qysq_cases_end_to_end(runtime: Runtime) -> None:
     assert (t.ratings["满意"], t.ratings["不满意"]) == (1, 1)
     [unit] = board.by_unit
     assert (unit.key, unit.label, unit.on_time_rate) == ("chengguan", "市南区城市管理局", 0.5)
-    assert {f.key: f.requests for f in board.by_building} == {"世贸中心": 2, "华润大厦": 1}
+    assert {f.label: f.requests for f in board.by_building} == {"世贸中心": 2, "华润大厦": 1}
     [late] = board.overdue
     assert (late.id, late.days_overdue, late.reported) == (ids["overdue"], 7, True)
     assert late.due == datetime(2026, 3, 5, 15, 59, 59, tzinfo=UTC)
     assert [c.id for c in board.supervised] == [ids["overdue"], ids["late"]]
+
+
+def test_a_late_dispatch_is_overdue_and_supervised(runtime: Runtime, cases: dict[str, int]) -> None:
+    """The 1-day dispatch pledge counts: a request not dispatched by its due time is in 当前逾期, and once the
+    escalation timer fired it is in the 督办 list — the old dashboard looked at `handle` only."""
+    waiting = make_case(runtime, 8, "2026-03-12T09:00:00", facts(None, "bld_hisense", None),
+                        [("ready", "2026-03-13T23:59:59", None)], fired=("b_dispatch_late",), element="dispatch")
+    on_time = make_case(runtime, 9, "2026-03-16T08:00:00", facts(None, "bld_hisense", None),
+                        [("ready", "2026-03-17T23:59:59", None)], element="dispatch")  # due tomorrow: not late
+    board = dashboard(runtime.db, runtime.actor("dispatcher"), MARCH, runtime.settings.timezone)
+    assert board.total.requests == 8 and board.total.overdue == 2 and board.total.supervised == 3
+    assert [c.id for c in board.overdue] == [cases["overdue"], waiting]
+    late = board.overdue[1]
+    assert late.due == datetime(2026, 3, 13, 15, 59, 59, tzinfo=UTC) and late.days_overdue == 1 and late.unit is None
+    assert waiting in [c.id for c in board.supervised] and on_time not in [c.id for c in board.supervised]
+
+
+def test_not_rated_is_counted_apart(runtime: Runtime, cases: dict[str, int]) -> None:
+    make_case(runtime, 8, "2026-03-03T09:00:00", facts("chengguan", "bld_huarun", "2026-03-06T23:59:59", "未评价"),
+              [("completed", "2026-03-06T23:59:59", "2026-03-05T10:00:00")])
+    board = dashboard(runtime.db, runtime.actor("dispatcher"), MARCH, runtime.settings.timezone)
+    t = board.total
+    assert t.not_rated == 1 and t.rated == 2 and t.satisfied_share == 0.5  # neither satisfied nor not
+    assert {f.key: f.not_rated for f in board.by_unit}["chengguan"] == 1
+
+
+def test_the_process_declares_what_the_dashboard_reads(runtime: Runtime) -> None:
+    """processes/qysq/process.yaml names the elements; each must exist in the diagram with the right kind."""
+    with runtime.db.read() as session:
+        [watched] = watched_processes(session)
+    assert watched == Watched("qysq_request", "handle", ("dispatch", "handle"), ("b_dispatch_late", "b_overdue"),
+                              ("b_report",))
+    tree = parse_xml((REPO / "processes/qysq/qysq.bpmn").read_bytes(), "qysq.bpmn")
+    kinds = {el.get("id"): el.tag.rsplit("}", 1)[1] for el in tree.iter() if el.get("id")}
+    assert all(kinds[e] == "userTask" for e in (watched.handling, *watched.deadlines))
+    assert all(kinds[e] == "boundaryEvent" for e in (*watched.supervised, *watched.reported))
+
+
+def test_a_malformed_section_is_refused() -> None:
+    with pytest.raises(ValueError, match="handling"):
+        Watched.from_manifest("x", {"deadlines": ["dispatch"]})
+    with pytest.raises(ValueError, match="supervised"):
+        Watched.from_manifest("x", {"handling": "handle", "supervised": "b_overdue"})
+    assert Watched.from_manifest("x", {"handling": "handle"}).deadlines == ("handle",)
+
+
+def test_a_building_listed_by_code_shows_its_name(runtime: Runtime, cases: dict[str, int]) -> None:
+    """Buildings offered from the shared list are stored by code; the tables and lists print the name."""
+    with runtime.db.write() as session:
+        ensure_org(session, "bld_haitian", "青岛海天中心", "office", None)
+    case = make_case(runtime, 8, "2026-03-03T09:00:00", facts("xzsp", "bld_haitian", "2026-03-06T23:59:59"),
+                     [("ready", "2026-03-06T23:59:59", None)])
+    board = dashboard(runtime.db, runtime.actor("dispatcher"), MARCH, runtime.settings.timezone)
+    assert {f.key: f.label for f in board.by_building}["bld_haitian"] == "青岛海天中心"
+    assert next(c for c in board.overdue if c.id == case).building == "青岛海天中心"

@@ -1,1 +1,1 @@
-"""Tests of engine/store: the database, blobs, prepared statements."""
+"""Tests of engine/store: the database, blobs, a step's statements."""

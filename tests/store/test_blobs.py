@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.base.errors import NotFound, TongbanError
+from engine.base.settings import StorageSettings
 from engine.store.blobs import (
     DEFAULT_MAX_BYTES,
     DOCX,
@@ -27,6 +28,7 @@ from engine.store.blobs import (
     UploadTooLarge,
     sanitise_filename,
 )
+from engine.store.storage import LocalStorage, Storage, storage_for
 
 # --- real small files, built here -------------------------------------------------------------------------
 
@@ -132,19 +134,27 @@ def endless(piece_size: int = 1000, total: int = 50 * 1024 * 1024) -> Iterator[b
         yield b"0" * piece_size
 
 
-def files_under(root: Path) -> list[Path]:
-    """Every file in the store, temp files included (they start with a dot)."""
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+def contents(store: BlobStore) -> list[str]:
+    """Every key the backend holds, and every file left in the spool (named `spool/…`)."""
+    spool = store.storage.spool_dir
+    spooled = [f"spool/{p.name}" for p in spool.iterdir()] if spool.exists() else []
+    return sorted([found.key for found in store.storage.list()] + spooled)
+
+
+def key(data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    return f"{digest[:2]}/{digest[2:4]}/{digest}"
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "instance" / "blobs"
+def storage(storage_backend: StorageSettings, tmp_path: Path) -> Storage:
+    """Every test here runs on the instance folder's blobs/ and on a bucket of moto's S3 server."""
+    return storage_for(storage_backend, tmp_path / "instance")
 
 
 @pytest.fixture
-def store(root: Path) -> BlobStore:
-    return BlobStore(root)
+def store(storage: Storage) -> BlobStore:
+    return BlobStore(storage)
 
 
 def put(store: BlobStore, data: bytes, name: str = "file.pdf", declared: str | None = "application/pdf"):
@@ -160,17 +170,26 @@ def put(store: BlobStore, data: bytes, name: str = "file.pdf", declared: str | N
     (jpeg_bytes(), "身份证.jpg", "image/jpeg", JPEG),
     (docx_bytes(), "申请书.docx", DOCX, DOCX),
     (xlsx_bytes(), "人员名单.xlsx", XLSX, XLSX),
-    (docx_bytes(), "no-extension", None, DOCX),
+    (docx_bytes(), "no-extension.docx", None, DOCX),
 ], ids=["pdf", "png", "jpeg", "docx", "xlsx", "docx-undeclared"])
-def test_allowed_content_is_stored_under_its_hash(store: BlobStore, root: Path, data: bytes, name: str,
+def test_allowed_content_is_stored_under_its_hash(store: BlobStore, data: bytes, name: str,
                                                   declared: str | None, expected: str) -> None:
     stored = put(store, data, name, declared)
     digest = hashlib.sha256(data).hexdigest()
     assert (stored.sha256, stored.size, stored.content_type, stored.filename) == (digest, len(data), expected, name)
-    assert files_under(root) == [root / digest[:2] / digest[2:4] / digest]
+    assert contents(store) == [key(data)]  # the spool is empty again
     with store.open(digest) as handle:
         assert handle.read() == data
-    assert store.path(digest) == root / digest[:2] / digest[2:4] / digest
+    assert store.stat(digest).size == len(data)
+
+
+def test_the_local_folder_keeps_its_layout(tmp_path: Path) -> None:
+    """blobs/ab/cd/<sha256>, as before the backends: existing instances keep their files, and the same keys under
+    a bucket's prefix are what `aws s3 sync instance/blobs s3://bucket/prefix` makes of the folder."""
+    data = pdf_bytes()
+    stored = put(BlobStore(LocalStorage(tmp_path / "blobs")), data)
+    on_disk = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    assert on_disk == [f"blobs/{key(data)}"] and stored.sha256 in on_disk[0]
 
 
 def test_sniffed_type_wins_over_declared_type(store: BlobStore) -> None:
@@ -206,7 +225,7 @@ def test_declared_type_may_be_missing_or_generic(store: BlobStore) -> None:
     (ofd_bytes(), "电子证照.ofd", "application/ofd", OFD),
 ], ids=["html-as-pdf", "svg", "svg-as-png", "elf-as-pdf", "exe-as-docx", "empty", "plain-zip", "zip-word-only",
         "word-and-excel", "pptx", "docm", "broken-zip", "ofd-by-default"])
-def test_refused_content_leaves_nothing_behind(store: BlobStore, root: Path, data: bytes, name: str,
+def test_refused_content_leaves_nothing_behind(store: BlobStore, data: bytes, name: str,
                                                declared: str | None, detected: str) -> None:
     with pytest.raises(UnsupportedUploadType) as refused:
         put(store, data, name, declared)
@@ -215,11 +234,11 @@ def test_refused_content_leaves_nothing_behind(store: BlobStore, root: Path, dat
     assert (error.status, error.code, error.detected) == (415, "unsupported_media_type", detected)
     assert detected in error.message and "PDF、PNG、JPEG、DOCX、XLSX" in error.message
     assert "allowed: PDF, PNG, JPEG, DOCX, XLSX" in error.message
-    assert files_under(root) == []
+    assert contents(store) == []
 
 
-def test_ofd_only_when_the_store_opts_in(root: Path) -> None:
-    store = BlobStore(root, allowed_types={PDF, OFD})
+def test_ofd_only_when_the_store_opts_in(storage: Storage) -> None:
+    store = BlobStore(storage, allowed_types={PDF, OFD})
     assert put(store, ofd_bytes(), "电子证照.ofd", None).content_type == OFD
     with pytest.raises(UnsupportedUploadType):  # a ZIP with OFD.xml but not the OFD namespace is not OFD
         put(store, zip_bytes({"OFD.xml": "<html/>"}), "fake.ofd", None)
@@ -227,11 +246,11 @@ def test_ofd_only_when_the_store_opts_in(root: Path) -> None:
         put(store, png_bytes(), "scan.png", None)
 
 
-def test_store_refuses_types_it_cannot_sniff(root: Path) -> None:
+def test_store_refuses_types_it_cannot_sniff(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot sniff"):
-        BlobStore(root, allowed_types={PDF, "text/html"})
+        BlobStore(LocalStorage(tmp_path), allowed_types={PDF, "text/html"})
     with pytest.raises(ValueError):
-        BlobStore(root, max_bytes=0)
+        BlobStore(LocalStorage(tmp_path), max_bytes=0)
 
 
 # --- size ---------------------------------------------------------------------------------------------------
@@ -241,17 +260,17 @@ def test_default_limit_is_20_mib(store: BlobStore) -> None:
     assert store.max_bytes == DEFAULT_MAX_BYTES == 20 * 1024 * 1024
 
 
-def test_oversize_upload_is_refused_without_reading_the_stream(root: Path) -> None:
+def test_oversize_upload_is_refused_without_reading_the_stream(store: BlobStore) -> None:
     limit = 100 * 1024
     stream = CountingStream(endless())
     with pytest.raises(UploadTooLarge) as refused:
-        BlobStore(root, max_bytes=limit).put(stream, "大文件.pdf", "application/pdf")  # type: ignore[arg-type]
+        BlobStore(store.storage, max_bytes=limit).put(stream, "大文件.pdf", "application/pdf")  # type: ignore[arg-type]
     assert stream.handed_out == limit + 1  # one byte past the limit proves it, and no more is asked for
     assert stream.produced <= limit + 1000  # the generator was not drained: at most one piece past the limit
     error = refused.value
     assert (error.status, error.code, error.limit) == (413, "upload_too_large", limit)
     assert error.message == "上传文件超过大小上限 100 KiB (upload exceeds the 100 KiB limit)"
-    assert files_under(root) == []
+    assert contents(store) == []
 
 
 def test_default_limit_message_names_20_mib(store: BlobStore) -> None:
@@ -261,11 +280,11 @@ def test_default_limit_message_names_20_mib(store: BlobStore) -> None:
     assert stream.produced <= DEFAULT_MAX_BYTES + 64 * 1024
 
 
-def test_exactly_the_limit_is_accepted(root: Path) -> None:
+def test_exactly_the_limit_is_accepted(storage: Storage) -> None:
     data = pdf_bytes()
-    assert BlobStore(root, max_bytes=len(data)).put(io.BytesIO(data), "a.pdf", None).size == len(data)
+    assert BlobStore(storage, max_bytes=len(data)).put(io.BytesIO(data), "a.pdf", None).size == len(data)
     with pytest.raises(UploadTooLarge, match=f"{len(data) - 1} bytes"):
-        BlobStore(root, max_bytes=len(data) - 1).put(io.BytesIO(data), "a.pdf", None)
+        BlobStore(storage, max_bytes=len(data) - 1).put(io.BytesIO(data), "a.pdf", None)
 
 
 def test_short_reads_are_fine(store: BlobStore) -> None:
@@ -276,32 +295,32 @@ def test_short_reads_are_fine(store: BlobStore) -> None:
     assert (stored.sha256, stored.size) == (hashlib.sha256(data).hexdigest(), len(data))
 
 
-def test_stream_failure_midway_leaves_nothing_behind(store: BlobStore, root: Path) -> None:
+def test_stream_failure_midway_leaves_nothing_behind(store: BlobStore) -> None:
     def broken() -> Iterator[bytes]:
         yield b"%PDF-1.4\n" + b"0" * 100_000
         raise ConnectionResetError("client went away")
 
     with pytest.raises(ConnectionResetError):
         store.put(CountingStream(broken()), "a.pdf", None)  # type: ignore[arg-type]
-    assert files_under(root) == []
+    assert contents(store) == []
 
 
 # --- content addressing -----------------------------------------------------------------------------------
 
 
-def test_same_content_twice_is_stored_once(store: BlobStore, root: Path) -> None:
+def test_same_content_twice_is_stored_once(store: BlobStore) -> None:
     data = pdf_bytes()
     first = put(store, data, "同意书.pdf")
     second = put(store, data, "copy of 同意书.pdf", None)
     assert first.sha256 == second.sha256
     assert (first.filename, second.filename) == ("同意书.pdf", "copy of 同意书.pdf")
-    assert files_under(root) == [store.path(first.sha256)]
+    assert contents(store) == [key(data)]
 
 
-def test_different_content_gets_its_own_file(store: BlobStore, root: Path) -> None:
+def test_different_content_gets_its_own_file(store: BlobStore) -> None:
     one, two = put(store, pdf_bytes("one")), put(store, pdf_bytes("two"))
     assert one.sha256 != two.sha256
-    assert len(files_under(root)) == 2
+    assert contents(store) == sorted([key(pdf_bytes("one")), key(pdf_bytes("two"))])
 
 
 # --- display names ----------------------------------------------------------------------------------------
@@ -309,13 +328,13 @@ def test_different_content_gets_its_own_file(store: BlobStore, root: Path) -> No
 
 @pytest.mark.parametrize(("name", "expected"), [
     ("同意书.pdf", "同意书.pdf"),
-    ("../../etc/passwd", "passwd"),
+    ("../../etc/passwd", "passwd.pdf"),  # the extension is always the sniffed type's
     ("C:\\Users\\张三\\Desktop\\营业执照.pdf", "营业执照.pdf"),
     ("/var/www/html/index.pdf", "index.pdf"),
     ("evil\x00.pdf", "evil.pdf"),
     ("line\r\nbreak.pdf", "linebreak.pdf"),
-    ("invoice\u202efdp.exe", "invoicefdp.exe"),  # right-to-left override would show 'invoiceexe.pdf'
-    ("  spaced\t  out  .pdf ", "spaced out .pdf"),
+    ("invoice\u202efdp.exe", "invoicefdp.pdf"),  # right-to-left override would show 'invoiceexe.pdf'
+    ("  spaced\t  out  .pdf ", "spaced out.pdf"),
     ('a<b>:c"d|e?f*.pdf', "a_b__c_d_e_f_.pdf"),
     (".hidden.pdf", "hidden.pdf"),
     ("..", "附件.pdf"),
@@ -348,20 +367,20 @@ BAD_IDS = ["../x", "../" + "a" * 61, "A" * 64, "a" * 63, "a" * 65, "a" * 64 + "\
            "/etc/passwd", "../../etc/passwd", "ab/cd/" + "a" * 58, "ＡＢ" * 32, None, 12]
 
 
+class Untouchable:
+    """A backend that fails any test that reaches it."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the backend was asked ({name}) for a malformed id")
+
+
 @pytest.mark.parametrize("bad", BAD_IDS)
-def test_malformed_ids_are_not_found_without_touching_the_disk(store: BlobStore, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch, bad: object) -> None:
-    (tmp_path / "x").write_text("secret outside the store")
-
-    def untouchable(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("the file system was touched for a malformed id")
-
-    for method in ("open", "is_file", "exists", "stat"):
-        monkeypatch.setattr(Path, method, untouchable)
-    with pytest.raises(NotFound):
-        store.open(bad)  # type: ignore[arg-type]
-    with pytest.raises(NotFound):
-        store.path(bad)  # type: ignore[arg-type]
+def test_malformed_ids_are_not_found_without_touching_the_backend(store: BlobStore, monkeypatch: pytest.MonkeyPatch,
+                                                                  bad: object) -> None:
+    monkeypatch.setattr(store, "storage", Untouchable())
+    for method in (store.open, store.stat, store.delete):
+        with pytest.raises(NotFound):
+            method(bad)  # type: ignore[arg-type]
 
 
 def test_unknown_but_well_formed_id_is_not_found(store: BlobStore) -> None:
@@ -369,5 +388,20 @@ def test_unknown_but_well_formed_id_is_not_found(store: BlobStore) -> None:
     with pytest.raises(NotFound) as not_found:
         store.open(missing)
     assert not_found.value.status == 404 and missing not in not_found.value.message
-    with pytest.raises(NotFound):
-        store.path(missing)
+    assert store.stat(missing) is None
+    store.delete(missing)  # deleting what is not there is no error
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("consent.html", "consent.pdf"), ("consent.pdf.html", "consent.pdf"), ("plan.PDF", "plan.pdf"),
+    ("report", "report.pdf"), ("申请书.htm", "申请书.pdf"), ("a.svg", "a.pdf"), ("v1.2 final", "v1.2 final.pdf")])
+def test_the_stored_extension_is_the_sniffed_types(store: BlobStore, name: str, expected: str) -> None:
+    polyglot = pdf_bytes() + b"<html><script>alert(1)</script></html>"
+    assert put(store, polyglot, name).filename == expected
+
+
+def test_a_download_name_gets_the_sniffed_extension_whatever_was_stored() -> None:
+    from engine.store.blobs import with_extension
+
+    assert with_extension("old upload.html", PDF) == "old upload.pdf"
+    assert with_extension("scan.jpeg", PNG) == "scan.png"

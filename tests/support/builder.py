@@ -83,12 +83,16 @@ def props(**values: str) -> str:
            "</bpmn:extensionElements>"
 
 
+#: an end event's extension saying what the case came to (engine/definitions/outcomes.py warns without one)
+DECIDED = props(outcome="approved")
+
+
 def start(node_id: str = "start", form: str | None = None) -> Node:
     return Node("startEvent", node_id, ext=props(formJsonSchemaFilename=form) if form else "")
 
 
-def end(node_id: str = "end", body: str = "") -> Node:
-    return Node("endEvent", node_id, body=body)
+def end(node_id: str = "end", body: str = "", outcome: str | None = None) -> Node:
+    return Node("endEvent", node_id, ext=props(outcome=outcome) if outcome else "", body=body)
 
 
 def user(node_id: str, name: str, form: str, body: str = "", **extra: str) -> Node:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.definitions.workspace import Files, read_tree
+from engine.definitions.compiler import CompiledProcess, ParsedWorkspace
+from engine.definitions.registry import analyse
+from engine.definitions.workspace import Files, content_hash, read_tree
 
 REPO = Path(__file__).resolve().parents[2]  # the one place that knows where tests/ sits in the repository
 ROLES = (REPO / "processes" / "roles.yaml").read_bytes()
@@ -12,6 +14,18 @@ ROLES = (REPO / "processes" / "roles.yaml").read_bytes()
 
 def repo_files() -> Files:
     return read_tree(REPO / "processes", REPO / "forms")
+
+
+_ANALYSED: dict[str, tuple[ParsedWorkspace, list[CompiledProcess]]] = {}
+
+
+def analysed_repo() -> tuple[ParsedWorkspace, list[CompiledProcess]]:
+    """The shipped processes linted and compiled once per content (not once per test): most tests deploy them."""
+    files = repo_files()
+    digest = content_hash(files)
+    if digest not in _ANALYSED:
+        _ANALYSED[digest] = analyse(files)
+    return _ANALYSED[digest]
 
 
 def sample_files() -> Files:

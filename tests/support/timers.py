@@ -18,7 +18,9 @@ WAIT = (
 )
 
 
-def timed(runtime: Runtime, count: int = 1) -> list[int]:
-    deploy(runtime.db, workspace({"t.bpmn": bpmn("timed", WAIT, {"申请人": ["start", "wait", "end"]})}, key="timed"))
+def timed(runtime: Runtime, count: int = 1, duration: str = "PT1H") -> list[int]:
+    """Deploy `timed` (its timer waits `duration`) and start `count` cases of it as haiyun."""
+    process = bpmn("timed", WAIT.replace('"PT1H"', f'"{duration}"'), {"申请人": ["start", "wait", "end"]})
+    deploy(runtime.db, workspace({"t.bpmn": process}, key="timed"))
     haiyun = runtime.actor("haiyun")
     return [runtime.start("timed", {}, haiyun).id for _ in range(count)]

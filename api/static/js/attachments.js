@@ -28,16 +28,26 @@ const attachments = {
     });
   },
 
+  /** A download link for a case's file, or the name of a draft (no case to download from yet). */
   item(instanceId, a) {
     const li = document.createElement("li");
-    const link = document.createElement(instanceId ? "a" : "span");  /* a draft has no case to download from */
-    if (instanceId) link.href = `/api/v1/instances/${instanceId}/attachments/${a.id}`;
+    const link = document.createElement(instanceId ? "a" : "span");
+    if (instanceId) link.href = this.href(instanceId, a);
     link.textContent = a.filename;  /* a file name is text, never markup */
     const meta = document.createElement("span");
     meta.className = "muted";
-    meta.textContent = ` ${(a.size / 1024).toFixed(0)} KiB · ${a.uploaded_by}`;
+    meta.textContent = ` ${this.size(a.size)}${a.uploaded_by ? ` · ${a.uploaded_by}` : ""}`;
     li.append(link, meta);
     return li;
+  },
+
+  href(instanceId, a) {
+    return `/api/v1/instances/${instanceId}/attachments/${a.id}`;
+  },
+
+  size(bytes) {
+    if (bytes === undefined) return "";
+    return bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KiB` : `${(bytes / 1048576).toFixed(1)} MiB`;
   },
 
   /** A file picker with progress under `root` (data-instance, optional data-task); calls onUploaded(view). */

@@ -12,6 +12,7 @@
   const registry = viewer.get("elementRegistry");
   (state.completed || []).forEach((id) => registry.get(id) && canvas.addMarker(id, "done"));
   (state.active || []).forEach((id) => registry.get(id) && canvas.addMarker(id, "active"));
+  (state.returned_from || []).forEach((id) => registry.get(id) && canvas.addMarker(id, "returned"));  /* 退回 */
   canvas.zoom("fit-viewport");
   container.dataset.ready = "true";  /* markers are in place (tests and screen readers wait for this) */
 })();

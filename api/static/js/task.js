@@ -2,7 +2,10 @@
 "use strict";
 
 const submit = document.getElementById("submit");
-mountForm((data) => tongban.api("POST", submit.dataset.url, {data}),
+/* a 委派 delegate gives the form back with an opinion; everyone else completes it */
+const giveBack = submit.dataset.mode === "return";
+window.taskForm = mountForm((data) => tongban.api("POST", submit.dataset.url,
+                                giveBack ? {data, opinion: document.getElementById("return-opinion").value} : {data}),
           () => { window.location.href = submit.dataset.next; }, submit.dataset.instance, submit.dataset.task);
 
 document.querySelectorAll("[data-action]").forEach((button) => {

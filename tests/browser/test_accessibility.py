@@ -1,0 +1,75 @@
+"""axe-core on every page, as the people who use it: no critical and no serious violation.
+
+axe (api/static/vendor/axe-core, vendored for this test only) is loaded from the app's own origin, so the
+strict Content-Security-Policy stays on while it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from engine.runtime.runtime import Runtime
+from tests.browser.conftest import DESKTOP
+from tests.support.funds import deploy_funds, post
+
+AXE = "/static/vendor/axe-core/axe.min.js"
+
+
+def violations(page: Page) -> list[str]:
+    """Critical and serious axe violations of the page as loaded, one line each with the offending nodes."""
+    page.wait_for_load_state("networkidle")
+    page.add_script_tag(url=AXE)
+    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .filter((v) => v.impact === 'critical' || v.impact === 'serious')
+        .map((v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)""")
+    return [f"{page.url}: {line}" for line in found]
+
+
+@pytest.fixture
+def cases(runtime: Runtime) -> dict[str, str]:
+    """A running sample case with the applicant's step open, another waiting for the window, and a fund."""
+    haiyun = runtime.actor("haiyun")
+    own = runtime.start("sample_approval", {"title": "无障碍检查", "amount": 50_000}, haiyun)
+    other = runtime.start("sample_approval", {"title": "窗口审批", "amount": 50_000}, haiyun)
+    runtime.complete(other.open_tasks[0].id, {"contact": "张三", "mobile": "13800000000", "email": "z@example.cn",
+                                              "commitment": True}, haiyun)
+    window = runtime.instance(other.id, runtime.actor("admin")).open_tasks[0].id
+    deploy_funds(runtime)
+    post(runtime, "fund_in", "2026-07-02T10:00:00+08:00", 100000, donor_name="张三")
+    return {"case": f"/cases/{own.id}", "task": f"/tasks/{own.open_tasks[0].id}", "window_task": f"/tasks/{window}"}
+
+
+PAGES = {
+    "haiyun": ["/services", "/services/zzs_prereg", "/services/yyyz_bundle", "/services/qysq_request", "/cases",
+               "{case}", "{task}", "/notifications"],
+    "window": ["/inbox", "{window_task}", "/cases"],
+    "dispatcher": ["/supervision", "/inbox"],
+    "admin": ["/admin/users", "/admin/orgs", "/admin/roles", "/admin/calendar", "/admin/audit"],
+    "designer": ["/designer", "/designer/edit?path=processes/sample/approval.bpmn"],
+}
+
+
+def test_no_page_has_a_critical_or_serious_violation(open_as: Callable[..., Page], browser: Browser, server: str,
+                                                     cases: dict[str, str]) -> None:
+    found: list[str] = []
+    anonymous = browser.new_context(viewport=DESKTOP, base_url=server).new_page()
+    for path in ("/login", "/verify", "/disclosure/BDQ-D01", "/login?lang=en"):
+        anonymous.goto(path)
+        found += violations(anonymous)
+    anonymous.context.close()
+    for user, paths in PAGES.items():
+        page = open_as(user)
+        for path in paths:
+            for lang in ("zh", "en"):
+                target = path.format(**cases)
+                page.goto(f"{target}{'&' if '?' in target else '?'}lang={lang}")
+                found += violations(page)
+    assert found == [], "\n".join(found)
+
+
+def test_every_page_has_a_favicon(open_as: Callable[..., Page]) -> None:
+    page = open_as("haiyun")
+    reply = page.request.get("/favicon.ico")
+    assert reply.status == 200 and reply.body()[:4] == b"\x00\x00\x01\x00"  # an icon file
