@@ -188,3 +188,7 @@ class SignerState(StrEnum):
     REMOVED = "removed"  # 减签
     REJECTED = "rejected"  # a supervisor refused the outside signer
 
+
+#: a signer in one of these has yet to act (or waits for a supervisor): the task cannot be completed yet
+OPEN_SIGNER_STATES = (SignerState.PROPOSED, SignerState.WAITING, SignerState.PENDING)
+

@@ -181,7 +181,6 @@ class Runtime:
     def _complete(self, task_id: str, data: dict[str, Any], actor: Actor, caught_up: bool) -> InstanceView:
         with self.db.reading() as conn:
             row, version_no, compiled = self._load_task(conn, task_id, actor)
-            cosigned = signers.has_open(conn, task_id)  # in the same read: most tasks have no signers
         if row.task_state != HumanTaskState.READY:
             raise Conflict(f"任务已{_STATE_ZH.get(row.task_state, row.task_state)} (task is already {row.task_state})")
         if row.status != InstanceStatus.RUNNING:
@@ -201,7 +200,7 @@ class Runtime:
         check_case_files(self.db, row.id, form, data)
         decided = opinions.recorded(form, data)  # a decision without its opinion is refused here (422)
         # 后加签: kept until the added signers have signed
-        if cosigned and signers.hold_back(self.db, task_id, data, actor):
+        if row.signers_open and signers.hold_back(self.db, task_id, data, actor):
             self._live.put(row.id, row.version, workflow)
             return self.instance(row.id, actor)
         events = [{"kind": EventKind.TASK_COMPLETED, "task_id": task_id, "element_id": row.element_id,

@@ -31,6 +31,7 @@ from engine.base.clock import now
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.notice import Notice
 from engine.base.vocabulary import (
+    OPEN_SIGNER_STATES,
     EventKind,
     HumanTaskState,
     InstanceStatus,
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 
 #: at most this many people asked at once, and open on one task (a task is not a mailing list)
 MAX_SIGNERS = 20
-OPEN = (SignerState.PROPOSED, SignerState.WAITING, SignerState.PENDING)
+OPEN = OPEN_SIGNER_STATES
 DECISIONS = {"agree": SignerState.AGREED, "disagree": SignerState.DISAGREED}
 _MODE_ZH = {SignerKind.BEFORE: "会签", SignerKind.AFTER: "后加签", SignerKind.DELEGATE: "委派"}
 

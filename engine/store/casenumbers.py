@@ -15,19 +15,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from engine.store import statements
 from engine.store.models import CaseCounter, Instance
+from engine.store.prepared import Prepared
 
 LAST = 999_999
-_NEXT = text(
+_NEXT = Prepared(text(
     "INSERT INTO case_counters (prefix, value) VALUES (:prefix, 1) "
     "ON CONFLICT (prefix) DO UPDATE SET value = case_counters.value + 1 RETURNING value"
-).columns(value=Integer)
+).columns(value=Integer))
 
 _COUNTER = (pg_insert(CaseCounter).values(prefix=bindparam("prefix"), value=1)
             .on_conflict_do_update(index_elements=[CaseCounter.prefix], set_={"value": CaseCounter.value + 1})
             .returning(CaseCounter.value).cte("counter"))
 _GIVEN = [c for c in Instance.__table__.c if c.name not in ("id", "case_number")]
 #: PostgreSQL: the next number drawn and the instance inserted with it; no row (nothing inserted) past LAST
-_NUMBERED_INSTANCE = (
+_NUMBERED_INSTANCE = Prepared(
     insert(Instance).from_select(
         ["case_number", *(c.name for c in _GIVEN)],
         select(bindparam("prefix", type_=String) + func.lpad(cast(_COUNTER.c.value, String), 6, "0"),
@@ -46,7 +47,7 @@ def _exhausted(prefix: str) -> OverflowError:
 
 def next_case_number(conn: Connection, district: str, code: str, day: date) -> str:
     prefix = _prefix(district, code, day)
-    seq = conn.execute(_NEXT, {"prefix": prefix}).scalar_one()
+    seq = _NEXT.scalar(conn, {"prefix": prefix})
     if seq > LAST:
         raise _exhausted(prefix)
     return f"{prefix}{seq:06d}"
@@ -58,7 +59,7 @@ def insert_numbered(conn: Connection, district: str, code: str, day: date, value
         case_number = next_case_number(conn, district, code, day)
         return statements.insert_instance(conn, {**values, "case_number": case_number}), case_number
     prefix = _prefix(district, code, day)
-    row = conn.execute(_NUMBERED_INSTANCE, {**values, "prefix": prefix}).first()
+    row = _NUMBERED_INSTANCE.first(conn, {**values, "prefix": prefix})
     if row is None:
         raise _exhausted(prefix)
     return row.id, row.case_number

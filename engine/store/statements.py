@@ -2,10 +2,9 @@
 
 These statements run on every request: one read before the step, and one transaction after it — the
 instance row (guarded by its version counter), the derived task rows and the events, together or not at
-all.  They are plain SQLAlchemy Core, built once at import, so SQLAlchemy's compiled cache serves every
-call after the first and each statement runs with a real execution context: cursor listeners (statement
-counting, OpenTelemetry's SQLAlchemy instrumentation) see them like any other.  An INSERT of many rows
-is one `executemany` (SQLAlchemy's "insertmanyvalues" batches them where the driver benefits).
+all.  They are prepared once (engine/store/prepared.py) and run straight on the driver, unless somebody
+listens to the connection (statement counting, OpenTelemetry's SQLAlchemy instrumentation): SQLAlchemy
+then runs them, with its execution context.  An INSERT of many rows is one `executemany`.
 """
 
 from __future__ import annotations
@@ -14,11 +13,31 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from engine.base.errors import Conflict
-from engine.base.vocabulary import HumanTaskState
-from engine.store.models import Event, HumanTask, Instance, Organisation, OutboxEntry, ProcessVersion, Timer
+from engine.base.vocabulary import OPEN_SIGNER_STATES, HumanTaskState
+from engine.store.models import (
+    Event,
+    HumanTask,
+    Instance,
+    Organisation,
+    OutboxEntry,
+    ProcessVersion,
+    TaskSigner,
+    Timer,
+)
+from engine.store.prepared import Prepared
 
 #: the version of the step whose outbox row the case still has (None for none), read with the instance in the
 #: same statement: a step writes no DELETE for a row that is not there (a row written at or before the version
@@ -31,13 +50,19 @@ INSTANCE_COLUMNS = (
     FOLLOW_UP,
 )
 
-TASK_WITH_INSTANCE = (
+#: someone added to the task (co-signer, delegate, a proposal) has yet to act: read with the task, since most
+#: tasks have no signers and a statement of its own would cost every step a round trip
+SIGNERS_OPEN = exists().where(
+    TaskSigner.task_id == HumanTask.id,
+    TaskSigner.state.in_([literal_column(f"'{state}'") for state in OPEN_SIGNER_STATES])  # constants, inlined
+).label("signers_open")
+TASK_WITH_INSTANCE = Prepared(
     select(HumanTask.id.label("task_id"), HumanTask.state.label("task_state"), HumanTask.role, HumanTask.org_id,
-           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, *INSTANCE_COLUMNS)
+           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, SIGNERS_OPEN, *INSTANCE_COLUMNS)
     .join(Instance, Instance.id == HumanTask.instance_id)
     .where(HumanTask.id == bindparam("task_id"))
 )
-LATEST_VERSION = (
+LATEST_VERSION = Prepared(
     select(ProcessVersion.id, ProcessVersion.version, ProcessVersion.content_hash)
     .where(ProcessVersion.process_key == bindparam("key"))
     .order_by(ProcessVersion.version.desc()).limit(1)
@@ -45,65 +70,65 @@ LATEST_VERSION = (
 VERSION_BY_ID = select(ProcessVersion).where(ProcessVersion.id == bindparam("id"))
 ORG_ID_BY_CODE = select(Organisation.id).where(Organisation.code == bindparam("code"))
 ORG_CODE_BY_ID = select(Organisation.code).where(Organisation.id == bindparam("id"))
-OPEN_TASKS_OF = (
+OPEN_TASKS_OF = Prepared(
     select(HumanTask.__table__)
     .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == HumanTaskState.READY)
     .order_by(HumanTask.created_at, HumanTask.id)
 )
-INSERT_INSTANCE = insert(Instance).returning(Instance.id)
+#: the columns of a new instance row (engine/runtime/commit.py), its case number included
+INSTANCE_KEYS = ("case_number", "process_key", "version_id", "status", "outcome", "started_by", "enterprise_id",
+                 "created_at", "updated_at", "ended_at", "version", "error_message", "error_element", "state")
+INSERT_INSTANCE = Prepared(insert(Instance).returning(Instance.id), keys=INSTANCE_KEYS)
 STEP_COLUMNS = ("state", "status", "outcome", "updated_at", "ended_at", "error_message", "error_element")
-GUARDED_UPDATE = (
+_GUARDED_UPDATE = (
     update(Instance)
     .where(Instance.id == bindparam("iid"), Instance.version == bindparam("expected"))
     .values(version=bindparam("new_version"), **{c: bindparam(f"v_{c}") for c in STEP_COLUMNS})
 )
-COMPLETE_TASK = update(HumanTask).where(HumanTask.id == bindparam("tid")).values(
+_COMPLETE_TASK = update(HumanTask).where(HumanTask.id == bindparam("tid")).values(
     state=HumanTaskState.COMPLETED, completed_at=bindparam("at"), completed_by=bindparam("by"))
+GUARDED_UPDATE = Prepared(_GUARDED_UPDATE)
+COMPLETE_TASK = Prepared(_COMPLETE_TASK)
 #: PostgreSQL: the guarded update and the completed task's row in one statement (one round trip, not two); the
 #: task is written only when the guard matched, and the statement returns how many instance rows it did match
-_GUARD = GUARDED_UPDATE.returning(Instance.id).cte("guard")
-GUARDED_COMPLETION = select(func.count()).select_from(_GUARD).add_cte(
-    COMPLETE_TASK.where(exists(select(_GUARD.c.id))).cte("completed"))
-CANCEL_TASK = update(HumanTask).where(HumanTask.id == bindparam("tid")).values(
-    state=HumanTaskState.CANCELLED, completed_at=bindparam("at"))
-INSERT_TASK = insert(HumanTask)
-INSERT_TIMER = insert(Timer)
-END_TIMER = update(Timer).where(Timer.task_id == bindparam("tid")).values(
-    state=bindparam("outcome"), ended_at=bindparam("at"), claimed_until=None)
-REARM_TIMER = update(Timer).where(Timer.task_id == bindparam("tid")).values(due_at=bindparam("due"),
-                                                                           claimed_until=None)
-INSERT_EVENT = insert(Event)
-#: rows a multi-row VALUES statement carries at most (each row's columns are bound parameters; PostgreSQL takes
-#: 65,535 a statement): a step beyond it — a multi-instance task of hundreds — goes back to `executemany`
-MAX_MULTI_ROWS = 500
-INSERT_FOLLOW_UP = insert(OutboxEntry)
-ACK_FOLLOW_UP = delete(OutboxEntry).where(OutboxEntry.instance_id == bindparam("iid"),
-                                          OutboxEntry.version <= bindparam("version"))
-FOLLOW_UP_VERSION = select(OutboxEntry.version).where(OutboxEntry.instance_id == bindparam("iid"))
-
-
-def _rows(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
-    """One execution per row, batched by the driver (none for no rows: SQLAlchemy would run it once, bare)."""
-    if rows:
-        conn.execute(statement, rows)
+_GUARD = _GUARDED_UPDATE.returning(Instance.id).cte("guard")
+GUARDED_COMPLETION = Prepared(select(func.count()).select_from(_GUARD).add_cte(
+    _COMPLETE_TASK.where(exists(select(_GUARD.c.id))).cte("completed")))
+CANCEL_TASK = Prepared(update(HumanTask).where(HumanTask.id == bindparam("tid")).values(
+    state=HumanTaskState.CANCELLED, completed_at=bindparam("at")))
+#: the columns of a new task row (engine/runtime/commit.py `_task_row` plus the instance)
+TASK_KEYS = ("id", "instance_id", "process_id", "process_key", "element_id", "name", "role", "org_id", "form", "state",
+             "created_at", "due_at", "warn_at")
+INSERT_TASK = Prepared(insert(HumanTask), keys=TASK_KEYS)
+INSERT_TIMER = Prepared(insert(Timer), keys=("instance_id", "task_id", "element_id", "due_at", "state", "kind"))
+END_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).values(
+    state=bindparam("outcome"), ended_at=bindparam("at"), claimed_until=None))
+REARM_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).values(due_at=bindparam("due"),
+                                                                                    claimed_until=None))
+INSERT_EVENT = Prepared(insert(Event), keys=(
+    "instance_id", "at", "kind", "task_id", "element_id", "user_id", "data_hash", "detail"))
+INSERT_FOLLOW_UP = Prepared(insert(OutboxEntry), keys=("instance_id", "version", "written_at", "claimed_until"))
+ACK_FOLLOW_UP = Prepared(delete(OutboxEntry).where(OutboxEntry.instance_id == bindparam("iid"),
+                                                   OutboxEntry.version <= bindparam("version")))
+FOLLOW_UP_VERSION = Prepared(select(OutboxEntry.version).where(OutboxEntry.instance_id == bindparam("iid")))
 
 
 def load_task(conn: Connection, task_id: str) -> Any | None:
-    return conn.execute(TASK_WITH_INSTANCE, {"task_id": task_id}).first()
+    return TASK_WITH_INSTANCE.first(conn, {"task_id": task_id})
 
 
 def latest_version(conn: Connection, key: str) -> Any | None:
     """(id, version, content_hash) of the newest deployed version of a process, or None."""
-    return conn.execute(LATEST_VERSION, {"key": key}).first()
+    return LATEST_VERSION.first(conn, {"key": key})
 
 
 def open_tasks(conn: Connection, instance_id: int) -> list[dict[str, Any]]:
     """The instance's ready task rows, oldest first."""
-    return [dict(r) for r in conn.execute(OPEN_TASKS_OF, {"instance_id": instance_id}).mappings()]
+    return [r._asdict() for r in OPEN_TASKS_OF.all(conn, {"instance_id": instance_id})]
 
 
 def insert_instance(conn: Connection, values: dict[str, Any]) -> int:
-    return conn.execute(INSERT_INSTANCE, values).scalar_one()
+    return INSERT_INSTANCE.scalar(conn, values)
 
 
 def guarded_update(conn: Connection, instance_id: int, expected_version: int, values: dict[str, Any],
@@ -115,11 +140,11 @@ def guarded_update(conn: Connection, instance_id: int, expected_version: int, va
     params = {"iid": instance_id, "expected": expected_version, "new_version": expected_version + 1}
     params.update({f"v_{c}": values[c] for c in STEP_COLUMNS})
     if completed is not None and conn.dialect.name == "postgresql":
-        matched = conn.execute(GUARDED_COMPLETION, {**params, **completed}).scalar_one()
+        matched = GUARDED_COMPLETION.scalar(conn, {**params, **completed})
     else:
-        matched = conn.execute(GUARDED_UPDATE, params).rowcount
+        matched = GUARDED_UPDATE.execute(conn, params)
         if matched == 1 and completed is not None:
-            conn.execute(COMPLETE_TASK, completed)
+            COMPLETE_TASK.execute(conn, completed)
     if matched != 1:
         raise Conflict("办件已被他人更新，请刷新后重试 (the instance was changed by someone else; reload)")
 
@@ -128,41 +153,37 @@ def write_tasks_and_events(conn: Connection, at: datetime, cancelled: Iterable[s
                            new_tasks: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
     """The step's cancelled and new task rows and its events (the completed task goes with `guarded_update`).
 
-    On PostgreSQL the new tasks and the events are one statement (the tasks' INSERT a CTE of the events'), so
-    one round trip; on SQLite, which has no DML in CTEs and no round trips, one `executemany` each."""
-    _rows(conn, CANCEL_TASK, [{"tid": t, "at": at} for t in cancelled])
-    if conn.dialect.name == "postgresql" and events and len(new_tasks) + len(events) <= MAX_MULTI_ROWS:
-        statement = insert(Event).values(events)
-        if new_tasks:
-            statement = statement.add_cte(insert(HumanTask).values(new_tasks).cte("new_tasks"))
-        conn.execute(statement)
-        return
-    _rows(conn, INSERT_TASK, new_tasks)
-    _rows(conn, INSERT_EVENT, events)
+    Each is one prebuilt statement run for all its rows (SQLAlchemy renders a multi-row INSERT where the driver
+    benefits): one statement of the tasks' and events' rows together would save PostgreSQL a round trip but,
+    built per step from the rows' values, cost a compilation every time — several times a round trip."""
+    CANCEL_TASK.executemany(conn, [{"tid": t, "at": at} for t in cancelled])
+    INSERT_TASK.executemany(conn, new_tasks)
+    INSERT_EVENT.executemany(conn, events)
 
 
 def write_timers(conn: Connection, at: datetime, new: list[dict[str, Any]], ended: dict[str, str],
                  rearmed: dict[str, datetime] | None = None) -> None:
     """New timer rows, ended ones, and waiting ones whose next due time moved (a timeCycle's next repetition):
     those are released from the sweep's lease so that they fire when due, not when the lease runs out."""
-    _rows(conn, INSERT_TIMER, new)
-    _rows(conn, END_TIMER, [{"tid": t, "outcome": outcome, "at": at} for t, outcome in ended.items()])
-    _rows(conn, REARM_TIMER, [{"tid": t, "due": due} for t, due in (rearmed or {}).items()])
+    INSERT_TIMER.executemany(conn, new)
+    END_TIMER.executemany(conn, [{"tid": t, "outcome": outcome, "at": at} for t, outcome in ended.items()])
+    REARM_TIMER.executemany(conn, [{"tid": t, "due": due} for t, due in (rearmed or {}).items()])
 
 
 def defer_follow_up(conn: Connection, instance_id: int, version: int, at: datetime, until: datetime) -> None:
     """The outbox row of a step (committing `version`) that left its automatic steps to the job it publishes,
     which holds it `until` then; a step writes it only after `acknowledge_follow_up`, under the instance's lock."""
-    conn.execute(INSERT_FOLLOW_UP, {"instance_id": instance_id, "version": version, "written_at": at,
+    INSERT_FOLLOW_UP.execute(conn, {"instance_id": instance_id, "version": version, "written_at": at,
                                     "claimed_until": until})
 
 
 def acknowledge_follow_up(conn: Connection, instance_id: int, version: int) -> int:
     """The automatic steps the case had pending at `version` are done: its outbox row goes, unless a later step
     wrote it again.  Returns the rows removed (0 or 1)."""
-    return conn.execute(ACK_FOLLOW_UP, {"iid": instance_id, "version": version}).rowcount
+    return ACK_FOLLOW_UP.execute(conn, {"iid": instance_id, "version": version})
 
 
 def follow_up_version(conn: Connection, instance_id: int) -> int | None:
     """The version of the step whose automatic steps the case still waits on, or None."""
-    return conn.execute(FOLLOW_UP_VERSION, {"iid": instance_id}).scalar()
+    row = FOLLOW_UP_VERSION.first(conn, {"iid": instance_id})
+    return None if row is None else row[0]
