@@ -135,7 +135,7 @@ class NoticeKind(StrEnum):
     ENTRUSTED = "entrusted"  # 委派: the delegate got a task, or the delegator got it back
     CARBON_COPY = "carbon_copy"  # 抄送: a case was copied to the user to read
     URGED = "urged"  # 催办: a task the user holds was urged
-    CASE_PROGRESS = "case_progress"  # the applicant: a step of its case that concerns it (engine/case/applicantnotices.py)
+    CASE_PROGRESS = "case_progress"  # the applicant: a step of its case that concerns it (case/applicantnotices.py)
 
 
 class MailState(StrEnum):

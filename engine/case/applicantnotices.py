@@ -43,11 +43,13 @@ def lines(conn: Connection, out: StepOutput, by_applicant: bool) -> list[tuple[s
         if event["kind"] == EventKind.TASK_READY and not by_applicant and (
                 spec := applicants.get(event.get("element_id") or "")):
             say(spec.element_id, f"请办理：{spec.name}", f"Your turn: {spec.name}")
-        elif event["kind"] == EventKind.ENDED and out.step.outcome != Outcome.WITHDRAWN:  # its own act: told there
-            if (event.get("detail") or {}).get("outcome") == InstanceStatus.TERMINATED:
-                say(None, "办件已被终止办理", "The case was terminated")
-            else:
-                say(event.get("element_id"), "办件已办结", "The case is closed")
+        elif event["kind"] == EventKind.TERMINATED:  # by an administrator, with the reason it gave
+            reason = (event.get("detail") or {}).get("reason")
+            say(None, f"办件已被终止办理：{reason}" if reason else "办件已被终止办理",
+                f"The case was terminated: {reason}" if reason else "The case was terminated")
+        elif event["kind"] == EventKind.ENDED and out.step.status == InstanceStatus.COMPLETED \
+                and out.step.outcome != Outcome.WITHDRAWN:  # a withdrawal is the applicant's own act
+            say(event.get("element_id"), "办件已办结", "The case is closed")
     return said
 
 

@@ -81,8 +81,8 @@ def test_a_return_asks_the_applicant_for_its_supplement_and_a_termination_is_tol
     _complete(runtime, case, "decide", "window", {"decision": "return", "decision_opinion": "请补充租赁备案证明",
                                                   "return_items": ["租赁备案证明"]})
     assert "请办理：补充材料" in _progress(runtime, "haiyun")[-1]
-    runtime.terminate(case, runtime.actor("admin"))
-    assert _progress(runtime, "haiyun")[-1].endswith("办件已被终止办理")
+    runtime.terminate(case, runtime.actor("admin"), "申请人已另行办理")
+    assert _progress(runtime, "haiyun")[-1].endswith("办件已被终止办理：申请人已另行办理")
     assert _progress(runtime, "fushan") == []
 
 
