@@ -151,5 +151,6 @@ def page_labels() -> dict[str, object]:
     return {"status_labels": STATUS_LABELS, "status_filters": STATUS_FILTERS, "event_labels": EVENT_LABELS,
             "outcome_labels": OUTCOME_LABELS, "audit_labels": AUDIT_LABELS,
             "signer_labels": SIGNER_LABELS, "Status": InstanceStatus, "WorkList": WorkList,
-            "reasoned_events": REASONED_EVENTS, "quiet_events": QUIET_EVENTS, "automatic_events": AUTOMATIC_EVENTS, "stage_labels": STAGE_LABELS,
+            "reasoned_events": REASONED_EVENTS, "quiet_events": QUIET_EVENTS, "automatic_events": AUTOMATIC_EVENTS,
+            "stage_labels": STAGE_LABELS,
             "stage_state_labels": STAGE_STATE_LABELS, "previewable": PREVIEWABLE}

@@ -37,9 +37,9 @@ def _accepted(runtime: Runtime) -> int:
     applicant = runtime.actor("haiyun")
     sheet = add_draft(runtime.db, runtime.blobs, BytesIO(PDF), "业主同意书.pdf", "application/pdf", applicant)
     case = runtime.start("zzs_prereg", {**APPLICATION, "consent_sheet": str(sheet.id)}, applicant).id
-    _complete(runtime, case, "precheck", "window", {"precheck_result": "accept", "precheck_opinion": "材料齐全，予以受理",
-                                                    "structure_change_confirmed": False,
-                                                    "crowded_place_confirmed": False})
+    _complete(runtime, case, "precheck", "window", {
+        "precheck_result": "accept", "precheck_opinion": "材料齐全，予以受理",
+        "structure_change_confirmed": False, "crowded_place_confirmed": False})
     return case
 
 
