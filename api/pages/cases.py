@@ -64,14 +64,14 @@ def admin_step(instance_id: int, step: str) -> Any:
     try:
         if step == "terminate":
             if request.form.get("confirm") != "yes":
-                flash(_("请勾选确认后再终止办件"), "error")
+                flash(_("请勾选确认后再终止办件"), "alert")
                 return redirect(url_for(".case", instance_id=instance_id, _anchor="admin-steps"))
             runtime().terminate(instance_id, actor(), request.form.get("reason", ""))
         else:
             getattr(runtime(), step)(instance_id, actor())
     except TongbanError as error:
         detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in error.fields.items())
-        flash(f"{error.message} {detail}".strip(), "error")
+        flash(f"{error.message} {detail}".strip(), "alert")
     else:
         flash(str(DONE[step]), "ok")
     return redirect(url_for(".case", instance_id=instance_id))

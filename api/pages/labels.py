@@ -133,6 +133,10 @@ STAGE_STATE_LABELS: dict[str, LazyString] = {
     "done": _("已完成"), "current": _("进行中"), "todo": _("未开始"), "stopped": _("未通过，办理终止"),
 }
 
+#: outcomes the case page states with the validity that runs after them, or with the reasons the decider gave
+VALIDITY_OUTCOMES = frozenset({Outcome.APPROVED})
+REASONED_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.NOT_ACCEPTED, Outcome.REVOKED})
+
 #: the engine's own bookkeeping, left out of the 办理过程 people read (the data changes have their own table)
 QUIET_EVENTS = frozenset({EventKind.DATA_CHANGED, EventKind.TIMER_CANCELLED})
 
@@ -152,5 +156,5 @@ def page_labels() -> dict[str, object]:
             "outcome_labels": OUTCOME_LABELS, "audit_labels": AUDIT_LABELS,
             "signer_labels": SIGNER_LABELS, "Status": InstanceStatus, "WorkList": WorkList,
             "reasoned_events": REASONED_EVENTS, "quiet_events": QUIET_EVENTS, "automatic_events": AUTOMATIC_EVENTS,
-            "stage_labels": STAGE_LABELS,
-            "stage_state_labels": STAGE_STATE_LABELS, "previewable": PREVIEWABLE}
+            "stage_labels": STAGE_LABELS, "stage_state_labels": STAGE_STATE_LABELS, "previewable": PREVIEWABLE,
+            "validity_outcomes": VALIDITY_OUTCOMES, "reasoned_outcomes": REASONED_OUTCOMES}
