@@ -77,6 +77,7 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.SUBMISSION_HELD: _("已提交，待后加签人签署"),
     EventKind.TASK_ENTRUSTED: _("委派"),
     EventKind.ENTRUST_RETURNED: _("委派交回"),
+    EventKind.MIGRATED: _("迁移到新版本"),
 }
 
 #: a co-signer's or delegate's state and how it was added (the task page's 加签 table)
