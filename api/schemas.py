@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from engine.base.paging import MAX_LIMIT
 from engine.base.vocabulary import InstanceStatus, Outcome
 from engine.runtime.inbox import SORTS, Scope
+from engine.runtime.migration import MAX_VERSION
 
 
 class Text(fields.String):
@@ -454,9 +455,10 @@ class WorkListCounts(Schema):
 # -- 版本迁移 migrating running cases to a later version (engine/runtime/migration.py) -------------------------------
 
 class MigrationRequest(Schema):
-    from_version = fields.Integer(required=True, strict=True, validate=validate.Range(1), metadata={
+    from_version = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_VERSION), metadata={
         "description": "the version the cases are on"})
-    to_version = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1),
+    to_version = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                validate=validate.Range(1, MAX_VERSION),
                                 metadata={"description": "a later deployed version; the newest when left out"})
     mapping = fields.Dict(keys=Text(validate=validate.Length(1, 200)), values=Text(validate=validate.Length(1, 200)),
                           load_default=dict, metadata={

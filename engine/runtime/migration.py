@@ -24,7 +24,6 @@ from sqlalchemy import Connection, Row, delete, select, update
 
 from engine.base.clock import now
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound, TongbanError
-from engine.base.paging import MAX_ID
 from engine.base.vocabulary import EventKind, InstanceStatus
 from engine.bpmn import respec, state
 from engine.bpmn.stepping import Snapshot, Step, visible_data
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
 #: the cases a migration takes: running, and stopped ones (their resume continues on the new version)
 MOVABLE = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
 MAX_CASES = 1000  # one request; more are moved in batches (`--case` or several runs)
+MAX_VERSION = 2**31 - 1  # process_versions.version is an INTEGER
 
 
 @dataclass
@@ -157,7 +157,7 @@ def _checked_cases(cases: Any) -> list[str] | None:
 
 
 def _version_number(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_VERSION:
         raise FormInvalid(f"{name} 须为版本号 ({name} must be a version number)",
                           {f"/{name}": ["not a version number"]})
     return value

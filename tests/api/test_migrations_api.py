@@ -47,7 +47,7 @@ def test_a_wrong_body_is_a_422_with_its_path_never_a_500(client: FlaskClient, ru
              ({"from_version": 1, "cases": [""]}, "/cases/0"), ({"from_version": 1, "mapping": {"accept": "wait"}},
                                                                "/mapping/accept"),
              ({"from_version": 1, "mapping": {"x\u0000": "y"}}, "/mapping"), ({"from_version": 2}, "/to_version"),
-             ({"from_version": 1, "to_version": 10**12}, "/to_version")]
+             ({"from_version": 1, "to_version": 10**12}, "/to_version"), ({"from_version": 2**31}, "/from_version")]
     for body, path in wrong:
         reply = client.post(URL, json=body, headers=admin)
         assert reply.status_code in (404, 422), (body, reply.status_code, reply.json)
