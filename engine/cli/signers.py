@@ -12,7 +12,8 @@ from engine.runtime import signers as ops
 
 _STATE = {"proposed": "待批准 (proposed)", "waiting": "待轮到 (waiting)", "pending": "待签署 (pending)",
           "agreed": "同意 (agreed)", "disagreed": "不同意 (disagreed)", "returned": "已交回 (returned)",
-          "removed": "已减签 (removed)", "rejected": "未获批准 (rejected)"}
+          "removed": "已减签 (removed)", "rejected": "未获批准 (rejected)",
+          "cancelled": "任务已取消 (cancelled)"}
 reason_option = click.option("--reason", default=None, help="原因 (why, kept in the case history)")
 
 

@@ -14,9 +14,12 @@
 Whom one may add or delegate to without anyone's leave is `access.in_lane` (the task's role, in its
 organisation: the same colleagues 转办 offers).  A co-signer outside the lane is *proposed* and waits until a
 supervisor (`access.may_approve_signer`) approves it.  Every change is one transaction with its history event and
-notices; the signer rows stay as the task's signing record.  Applying a held submission is the holder's workflow
-step, written by the runtime's one commit path after the last signature's own transaction: if that step fails
-(the case moved on meanwhile) the signatures stand and the held submission stays for the holder to complete.
+notices; the signer rows stay as the task's signing record.  A task that stops being open otherwise (withdrawn,
+terminated, returned, cancelled by a boundary event) has its open rows `cancelled` and its held submission dropped
+by the step that cancels it (engine/store/statements.py `close_signers`, from the commit path).  Applying a held
+submission is the holder's workflow step, written by the runtime's one commit path after the last signature's own
+transaction: if that step fails (the case moved on meanwhile) the signatures stand and the held submission stays
+for the holder to complete.
 """
 
 from __future__ import annotations
@@ -52,13 +55,14 @@ from engine.people.access import (
 from engine.people.accounts import load_actor
 from engine.store.db import Database
 from engine.store.models import Event, HeldSubmission, HumanTask, Instance, TaskSigner, User
+from engine.store.statements import OPEN_SIGNER_STATES
 
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
 #: at most this many people asked at once, and open on one task (a task is not a mailing list)
 MAX_SIGNERS = 20
-OPEN = (SignerState.PROPOSED, SignerState.WAITING, SignerState.PENDING)
+OPEN = OPEN_SIGNER_STATES
 DECISIONS = {"agree": SignerState.AGREED, "disagree": SignerState.DISAGREED}
 _MODE_ZH = {SignerKind.BEFORE: "会签", SignerKind.AFTER: "后加签", SignerKind.DELEGATE: "委派"}
 
