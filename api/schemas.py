@@ -387,8 +387,8 @@ class ReadReceipt(Schema):
     read_at = fields.DateTime(required=True)
 
 
-class UrgeRequest(Schema):
-    reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+class UrgeRequest(ReasonRequest):
+    """催办 says why: the holders are told it."""
 
 
 class UrgeResult(Schema):

@@ -90,6 +90,7 @@ SIGNER_LABELS: dict[str, LazyString] = {
     SignerState.RETURNED: _("已交回"),
     SignerState.REMOVED: _("已减签"),
     SignerState.REJECTED: _("未获批准"),
+    SignerState.CANCELLED: _("任务已取消"),
     SignerKind.BEFORE: _("会签（前加签）"),
     SignerKind.AFTER: _("后加签"),
     SignerKind.DELEGATE: _("委派"),

@@ -188,4 +188,5 @@ class SignerState(StrEnum):
     RETURNED = "returned"  # a delegate gave the task back
     REMOVED = "removed"  # 减签
     REJECTED = "rejected"  # a supervisor refused the outside signer
+    CANCELLED = "cancelled"  # the task stopped being open (withdrawn, terminated, returned, a timer) first
 

@@ -272,6 +272,7 @@ def _write(conn: Connection, settings: Settings, orgs: Organisations, compiled: 
                "element_id": e.get("element_id"), "user_id": e.get("user_id", user_id),
                "data_hash": None, "detail": e.get("detail")} for e in step.events]
     statements.write_tasks_and_events(conn, at, cancelled, new_tasks, events)
+    statements.close_signers(conn, at, cancelled)
     statements.write_timers(conn, at, new_timers, ended_timers, rearmed)
     out = StepOutput(instance_id, compiled, step, at, user_id, settings.timezone, orgs.id)
     for product in products.of(compiled):  # notices, case facts, documents, then what the process lists

@@ -44,10 +44,11 @@ VALID = {"startInstance": {"json": {"data": {}}}, "deliverMessage": {"json": {"n
          "uploadDraft": {"data": {"file": (io.BytesIO(PNG), "a.png")}},
          "withdrawInstance": {"json": {"reason": "撤回"}}, "decideWithdrawal": {"json": {"grant": True}},
          "returnTask": {"json": {"target": "submit", "reason": "退回"}},
-         "addTaskSigners": {"json": {"mode": "before", "users": ["window"]}},
+         "addTaskSigners": {"json": {"mode": "before", "users": ["window"], "reason": "r"}},
          "signTask": {"json": {"decision": "agree", "opinion": "同意"}},
-         "decideSignerProposal": {"json": {"approve": True}}, "entrustTask": {"json": {"user": "window"}},
-         "copyCase": {"json": {"users": ["zhujian"]}}, "urgeTask": {"json": {}}}
+         "decideSignerProposal": {"json": {"approve": True}},
+         "entrustTask": {"json": {"user": "window", "reason": "r"}},
+         "copyCase": {"json": {"users": ["zhujian"]}}, "urgeTask": {"json": {"reason": "r"}}}
 
 
 @pytest.fixture
