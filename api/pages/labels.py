@@ -78,6 +78,7 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.SUBMISSION_HELD: _("已提交，待后加签人签署"),
     EventKind.TASK_ENTRUSTED: _("委派"),
     EventKind.ENTRUST_RETURNED: _("委派交回"),
+    EventKind.MIGRATED: _("迁移到新版本"),
 }
 
 #: a co-signer's or delegate's state and how it was added (the task page's 加签 table)
@@ -90,6 +91,7 @@ SIGNER_LABELS: dict[str, LazyString] = {
     SignerState.RETURNED: _("已交回"),
     SignerState.REMOVED: _("已减签"),
     SignerState.REJECTED: _("未获批准"),
+    SignerState.CANCELLED: _("任务已取消"),
     SignerKind.BEFORE: _("会签（前加签）"),
     SignerKind.AFTER: _("后加签"),
     SignerKind.DELEGATE: _("委派"),

@@ -109,6 +109,7 @@ class EventKind(StrEnum):
     ENTRUST_RETURNED = "entrust_returned"  # the delegate's work, back with the delegator
     CARBON_COPIED = "carbon_copied"  # 抄送: who was sent a read-only copy, by whom or by which element
     TASK_URGED = "task_urged"  # 催办: the applicant or a supervisor urged an open task
+    MIGRATED = "migrated"  # 版本迁移 (engine/runtime/migration.py): the case moved to a later version
 
     @classmethod
     def timer(cls, outcome: TimerState) -> EventKind:
@@ -189,4 +190,5 @@ class SignerState(StrEnum):
     RETURNED = "returned"  # a delegate gave the task back
     REMOVED = "removed"  # 减签
     REJECTED = "rejected"  # a supervisor refused the outside signer
+    CANCELLED = "cancelled"  # the task stopped being open (withdrawn, terminated, returned, a timer) first
 

@@ -49,7 +49,7 @@ from engine.people.access import (
     scope_instances,
 )
 from engine.people.accounts import actors_of, load_actor
-from engine.runtime import metrics, returns, signers, withdrawal
+from engine.runtime import metrics, migration, returns, signers, withdrawal
 from engine.runtime.commit import Case, NewCase, Organisations, commit, task_views
 from engine.runtime.context import RunContext, in_context
 from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
@@ -132,11 +132,12 @@ class Runtime:
 
     # -- writing a step (engine/runtime/commit.py) ----------------------------------------------
     def _commit(self, case: Case, compiled: CompiledProcess, version_no: int, step: Step, actor: Actor,
-                before: Snapshot, completed_task: str | None = None) -> InstanceView:
+                before: Snapshot, completed_task: str | None = None,
+                within: Callable[[Connection], None] | None = None) -> InstanceView:
         """Write a step — on the instance row read before it (guarded by its version counter) or on the case it
         starts — and keep its workflow live for the next step here."""
         view, version = commit(self.db, self.settings, self.orgs, case, compiled, version_no, step, actor, before,
-                               completed_task)
+                               completed_task, within)
         self._live.put(view.id, version, step.workflow)
         return view
 
@@ -334,6 +335,12 @@ class Runtime:
     def send_back(self, task_id: str, target: Any, reason: Any, actor: Actor) -> InstanceView:
         """退回: the case of the task goes back to an earlier user task on its path, with a reason."""
         return returns.send_back(self, task_id, target, reason, actor)
+
+    @in_context
+    def migrate(self, key: str, from_version: Any, to_version: Any, mapping: Any, cases: Any, actor: Actor,
+                dry_run: bool = False) -> migration.Migration:
+        """版本迁移: move running cases of a process to a later version (engine/runtime/migration.py)."""
+        return migration.migrate(self, key, from_version, to_version, mapping, cases, actor, dry_run)
 
     @in_context
     def advance(self, ref: int | str, kind: StepKind = StepKind.ADVANCE) -> InstanceView:
