@@ -13,22 +13,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import Connection, bindparam, delete, exists, func, insert, literal_column, select, update
 
 from engine.base.errors import Conflict
-from engine.base.vocabulary import OPEN_SIGNER_STATES, HumanTaskState
+from engine.base.vocabulary import OPEN_SIGNER_STATES, HumanTaskState, SignerState, TimerKind, TimerState
 from engine.store.models import (
     Event,
+    HeldSubmission,
     HumanTask,
     Instance,
     Organisation,
@@ -127,6 +118,12 @@ def open_tasks(conn: Connection, instance_id: int) -> list[dict[str, Any]]:
     return [r._asdict() for r in OPEN_TASKS_OF.all(conn, {"instance_id": instance_id})]
 
 
+def last_waiting_timer(conn: Connection, instance_id: int) -> datetime | None:
+    """When the last of the case's waiting timers is due (a decided case's validity, say); None without one."""
+    return conn.execute(select(func.max(Timer.due_at)).where(
+        Timer.instance_id == instance_id, Timer.state == TimerState.WAITING, Timer.kind == TimerKind.TIMER)).scalar()
+
+
 def insert_instance(conn: Connection, values: dict[str, Any]) -> int:
     return INSERT_INSTANCE.scalar(conn, values)
 
@@ -153,12 +150,24 @@ def write_tasks_and_events(conn: Connection, at: datetime, cancelled: Iterable[s
                            new_tasks: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
     """The step's cancelled and new task rows and its events (the completed task goes with `guarded_update`).
 
-    Each is one prebuilt statement run for all its rows (SQLAlchemy renders a multi-row INSERT where the driver
-    benefits): one statement of the tasks' and events' rows together would save PostgreSQL a round trip but,
-    built per step from the rows' values, cost a compilation every time — several times a round trip."""
+    Each is one prebuilt statement run for all its rows (the driver batches them): one statement of the tasks'
+    and events' rows together would save PostgreSQL a round trip but, built per step from the rows' values,
+    cost a compilation every time — several times a round trip."""
     CANCEL_TASK.executemany(conn, [{"tid": t, "at": at} for t in cancelled])
     INSERT_TASK.executemany(conn, new_tasks)
     INSERT_EVENT.executemany(conn, events)
+
+
+def close_signers(conn: Connection, at: datetime, cancelled: list[str]) -> None:
+    """Tasks a step cancelled (withdrawn, terminated, returned, a boundary event) close their signing: whoever
+    was added and had yet to act is `cancelled` (out of its inbox, no longer blocking anything) and a submission
+    held for after-signers goes — in the step's transaction, so no row stays open on a dead task."""
+    if not cancelled:
+        return
+    conn.execute(update(TaskSigner).where(TaskSigner.task_id.in_(cancelled),
+                                          TaskSigner.state.in_(OPEN_SIGNER_STATES))
+                 .values(state=SignerState.CANCELLED, acted_at=at))
+    conn.execute(delete(HeldSubmission).where(HeldSubmission.task_id.in_(cancelled)))
 
 
 def write_timers(conn: Connection, at: datetime, new: list[dict[str, Any]], ended: dict[str, str],
