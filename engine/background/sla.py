@@ -26,7 +26,7 @@ from engine.base import workdays
 from engine.base.clock import now
 from engine.base.notice import Notice
 from engine.base.vocabulary import HumanTaskState, InstanceStatus, NoticeKind
-from engine.case.notifications import holders, raise_notice
+from engine.case.notifications import holders, raise_notice, raise_role_notice
 from engine.people.access import ADMIN, DISPATCHER, INSPECTION_OFFICE
 from engine.runtime.context import in_context
 from engine.runtime.runtime import Runtime
@@ -89,11 +89,11 @@ def _notify(conn: Connection, stage: int, task: _Task, due: str) -> int:
     zh, en = _texts(stage, task, due)
     notice = Notice(_KIND[stage], task.id, zh, en, task.instance_id, task.id)
     if stage == REPORTED:
-        return raise_notice(conn, notice, holders(conn, INSPECTION_OFFICE), INSPECTION_OFFICE)
+        return raise_role_notice(conn, notice, INSPECTION_OFFICE)
     handlers = [task.assignee_id] if task.assignee_id else holders(conn, task.role, task.org_id) if task.role else []
     raised = raise_notice(conn, notice, handlers, task.role, task.org_id)
     if stage == SUPERVISED:  # 督办 is copied to the supervising side
-        raised += raise_notice(conn, notice, holders(conn, DISPATCHER), DISPATCHER)
+        raised += raise_role_notice(conn, notice, DISPATCHER)
     return raised
 
 

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, select
 
 from engine.base.notice import Notice
 from engine.base.vocabulary import EventKind, InstanceStatus, NoticeKind, OrgKind, Outcome
-from engine.case.notifications import holders, raise_notice
+from engine.case.notifications import raise_notice, raise_role_notice
 from engine.case.output import StepOutput
 from engine.people.access import APPLICANT
-from engine.store.models import Document, Instance
+from engine.store.models import Document
 
 SILENT = "false"
 
@@ -34,9 +34,10 @@ def lines(conn: Connection, out: StepOutput, by_applicant: bool) -> list[tuple[s
         if text != SILENT:
             said.append((text, text) if text else (zh, en))
 
-    for element, title in conn.execute(select(Document.element_id, Document.title).where(
-            Document.instance_id == out.instance_id, Document.issued_at == out.at).order_by(Document.id)):
-        say(element, f"已出具《{title}》", f"Issued to you: {title}")
+    if out.compiled.document_elements:  # only a process that issues documents can have issued one now
+        for element, title in conn.execute(select(Document.element_id, Document.title).where(
+                Document.instance_id == out.instance_id, Document.issued_at == out.at).order_by(Document.id)):
+            say(element, f"已出具《{title}》", f"Issued to you: {title}")
     applicants = {spec.element_id: spec for spec in out.compiled.human_tasks.values()
                   if spec.role is not None and spec.role.org_kind == OrgKind.ENTERPRISE}
     for event in out.step.events:
@@ -57,14 +58,12 @@ def record(conn: Connection, out: StepOutput) -> None:
     """Tell the applicant what this step did that concerns it (a side product, in the step's transaction)."""
     if not out.step.events:
         return
-    case = conn.execute(select(Instance.case_number, Instance.started_by, Instance.enterprise_id)
-                        .where(Instance.id == out.instance_id)).one()
-    if not (said := lines(conn, out, out.user_id == case.started_by)):
+    if not (said := lines(conn, out, out.user_id == out.started_by)):
         return
     zh, en = "；".join(z for z, _ in said), "; ".join(e for _, e in said)
     notice = Notice(NoticeKind.CASE_PROGRESS, f"progress:{out.instance_id}:{out.at.isoformat()}",
-                    f"办件 {case.case_number}：{zh}", f"Case {case.case_number}: {en}", out.instance_id)
-    if case.enterprise_id is None:
-        raise_notice(conn, notice, [case.started_by])
-    else:
-        raise_notice(conn, notice, holders(conn, APPLICANT, case.enterprise_id), APPLICANT, case.enterprise_id)
+                    f"办件 {out.case_number}：{zh}", f"Case {out.case_number}: {en}", out.instance_id)
+    if out.enterprise_id is not None:
+        raise_role_notice(conn, notice, APPLICANT, out.enterprise_id)
+    elif out.started_by is not None:
+        raise_notice(conn, notice, [out.started_by])

@@ -55,7 +55,7 @@ def issue(conn: Connection, out: StepOutput) -> None:
     todo = [(t, n) for t in pending for n in elements[t.task_spec.bpmn_id] if (str(t.id), n) not in done]
     if not todo:
         return
-    case_number = conn.execute(select(Instance.case_number).where(Instance.id == instance_id)).scalar_one()
+    case_number = out.case_number
     for task, name in todo:
         template = templates[name]
         seq = conn.execute(select(func.count()).select_from(Document).where(

@@ -37,10 +37,24 @@ def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: st
     """Insert the notice for each user that does not have it yet; returns how many rows were new."""
     if not user_ids:
         return 0
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    at = now()
     # a user with an address gets an e-mail copy too: queued here, in the same transaction (engine/background/mail.py)
     mailed = set(conn.execute(select(User.id).where(User.id.in_(set(user_ids)), User.email.is_not(None))).scalars())
+    return _insert(conn, notice, user_ids, mailed, role, org_id)
+
+
+def raise_role_notice(conn: Connection, notice: Notice, role: str, org_id: int | None = None) -> int:
+    """`raise_notice` to the active holders of `role` (in `org_id`, when given): who they are and who of them
+    has an address in one query, as a step's side products raise them (a round trip less per notice)."""
+    rows = conn.execute(role_holders(role, org_id, User.id, User.email.is_not(None)).order_by(User.id)).all()
+    return _insert(conn, notice, [u for u, _ in rows], {u for u, has_mail in rows if has_mail}, role, org_id)
+
+
+def _insert(conn: Connection, notice: Notice, user_ids: list[int], mailed: set[int], role: str | None,
+            org_id: int | None) -> int:
+    if not user_ids:
+        return 0
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    at = now()
     rows = [{"user_id": u, "role": role, "org_id": org_id, "kind": notice.kind, "subject": notice.subject,
              "instance_id": notice.instance_id, "task_id": notice.task_id, "text_zh": notice.text_zh,
              "text_en": notice.text_en, "created_at": at, "mail_state": MailState.PENDING if u in mailed else None,
@@ -54,7 +68,7 @@ def raise_requested(conn: Connection, out: StepOutput) -> None:
     """The notices the step's service tasks asked for (`notify`), to the holders of each role (a side product)."""
     for asked in out.step.notices:
         org_id = out.org_id(conn, asked.org_code) if asked.org_code else None
-        raise_notice(conn, asked.notice(out.instance_id), holders(conn, asked.role, org_id), asked.role, org_id)
+        raise_role_notice(conn, asked.notice(out.instance_id), asked.role, org_id)
 
 
 def _view(n: Notification) -> dict[str, Any]:

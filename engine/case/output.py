@@ -29,6 +29,9 @@ class StepOutput:
     timezone: tzinfo  # the district's, for dates written into documents
     #: an organisation's id by its code (the runtime's cached lookup); TongbanError when there is none
     org_id: Callable[[Connection, str], int]
+    case_number: str
+    started_by: int | None  # who filed the case (None: the engine itself, e.g. a message start event)
+    enterprise_id: int | None  # the enterprise whose case it is; None for a case no enterprise filed
 
     @property
     def workflow(self) -> BpmnWorkflow:

@@ -140,8 +140,9 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
                 within(conn)
         view = InstanceView(instance_id, case_number, case.process_key, version_no, step.status, step.error,
                             step.error_element, outcome=outcome)
-        new_tasks = _write(conn, settings, orgs, compiled, step, after, instance_id, new_rows, actor, at, before,
-                           completed_task)
+        header = (case_number, case.started_by, case.enterprise_id)
+        new_tasks = _write(conn, settings, orgs, compiled, step, after, (instance_id, *header), new_rows, actor, at,
+                           before, completed_task)
         _follow_up(conn, settings, case, step, instance_id, version, at)
         if view.status == InstanceStatus.RUNNING:  # only a running case shows its open tasks
             carried_over = after.tasks.keys() - {t["id"] for t in new_tasks}
@@ -239,10 +240,11 @@ def _new_task_rows(conn: Connection, orgs: Organisations, compiled: CompiledProc
 
 
 def _write(conn: Connection, settings: Settings, orgs: Organisations, compiled: CompiledProcess, step: Step,
-           after: Snapshot, instance_id: int, new_tasks: list[dict[str, Any]], actor: Actor, at: datetime,
-           before: Snapshot, completed_task: str | None = None) -> list[dict[str, Any]]:
-    """Derived task and timer rows, events and side products of a step (in the caller's transaction);
-    returns the new tasks."""
+           after: Snapshot, case: tuple[int, str, int | None, int | None], new_tasks: list[dict[str, Any]],
+           actor: Actor, at: datetime, before: Snapshot, completed_task: str | None = None) -> list[dict[str, Any]]:
+    """Derived task and timer rows, events and side products of a step (in the caller's transaction) of the case
+    (id, case number, who filed it, its enterprise); returns the new tasks."""
+    instance_id = case[0]
     was_open = set(before.tasks) - {completed_task}
     new_tasks = [{**row, "instance_id": instance_id} for row in new_tasks]
     cancelled = sorted(was_open - set(after.tasks))
@@ -274,7 +276,7 @@ def _write(conn: Connection, settings: Settings, orgs: Organisations, compiled: 
     statements.write_tasks_and_events(conn, at, cancelled, new_tasks, events)
     statements.close_signers(conn, at, cancelled)
     statements.write_timers(conn, at, new_timers, ended_timers, rearmed)
-    out = StepOutput(instance_id, compiled, step, at, user_id, settings.timezone, orgs.id)
+    out = StepOutput(instance_id, compiled, step, at, user_id, settings.timezone, orgs.id, *case[1:])
     for product in products.of(compiled):  # notices, case facts, documents, then what the process lists
         product(conn, out)
     return new_tasks

@@ -37,8 +37,8 @@ FOLLOW_UP = (select(OutboxEntry.version).where(OutboxEntry.instance_id == Instan
              .scalar_subquery().label("follow_up"))
 INSTANCE_COLUMNS = (
     Instance.id, Instance.case_number, Instance.process_key, Instance.version_id, Instance.status, Instance.outcome,
-    Instance.enterprise_id, Instance.version, Instance.state, Instance.error_message, Instance.error_element,
-    FOLLOW_UP,
+    Instance.enterprise_id, Instance.started_by, Instance.version, Instance.state, Instance.error_message,
+    Instance.error_element, FOLLOW_UP,
 )
 
 #: someone added to the task (co-signer, delegate, a proposal) has yet to act: read with the task, since most

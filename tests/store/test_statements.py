@@ -155,4 +155,5 @@ def test_statements_per_step(runtime: Runtime) -> None:
     assert start == ["SELECT process_versions.id,", *numbered, *tasks_and_events], start
     read = ["SELECT human_tasks.id"]  # the task with its case, and whether anyone added to it has yet to act
     assert submit == [*read, *guard, *tasks_and_events], submit
-    assert approved == [*read, *guard, "INSERT INTO"], approved
+    # the case is closed: its applicant is told (who holds the role, with their addresses; then the notice)
+    assert approved == [*read, *guard, "INSERT INTO", "SELECT users.id,", "INSERT INTO"], approved
