@@ -105,7 +105,7 @@ def test_every_word_the_engine_stores_is_in_the_vocabulary(runtime: Runtime) -> 
             "service_called", "task_claimed", "task_unclaimed", "task_delegated", "commented"} <= kinds
     assert statuses == {"completed", "terminated", "error", "running"}
     assert task_states == {"ready", "completed", "cancelled"}
-    assert notices == {"service_notice"}
+    assert notices == {"service_notice", "case_progress"}  # the flows' applicants are told of their cases too
 
 
 def test_the_engine_names_every_kind_from_the_vocabulary() -> None:
@@ -124,7 +124,7 @@ def test_members_are_their_strings() -> None:
     assert notifications.KINDS == ("sla_warning", "due_today", "overdue", "escalation_report", "incident",
                                    "service_notice", "case_withdrawn", "withdrawal_requested",
                                    "withdrawal_decided", "case_returned", "cosign_requested", "cosign_approval",
-                                   "cosigned", "entrusted")
+                                   "cosigned", "entrusted", "carbon_copy", "urged", "case_progress")
     assert EventKind.timer(TimerState.FIRED) is EventKind.TIMER_FIRED
     assert EventKind.timer(TimerState.CANCELLED) is EventKind.TIMER_CANCELLED
 
