@@ -96,8 +96,8 @@ def test_a_problem_of_another_file_is_listed_and_marked_on_the_task_using_it(
     shot(page, "designer-problem-other-file")
 
 
-def test_deleting_the_accept_flows_marks_accept_unreachable(browser: Browser,
-                                                            design_server: tuple[str, Runtime]) -> None:  # noqa: F811
+def test_deleting_the_accept_flows_marks_accept_as_cut_off(browser: Browser,
+                                                           design_server: tuple[str, Runtime]) -> None:  # noqa: F811
     base, _ = design_server
     page, errors = open_diagram(browser, base, ZZS)
     page.evaluate("""() => {
@@ -106,7 +106,7 @@ def test_deleting_the_accept_flows_marks_accept_unreachable(browser: Browser,
     }""")
     page.click("#save")
     expect(page.locator("#status")).to_contain_text("错误数", timeout=30_000)
-    expect(page.locator("#problems")).to_contain_text(re.compile(r"\[accept\].*不可达"))
+    expect(page.locator("#problems")).to_contain_text(re.compile(r"\[accept\].*须有入口顺序流"))  # no way in
     expect(page.locator('#modeler [data-element-id="accept"].problem')).to_have_count(1)
     shot(page, "designer-unreachable")
     assert errors == []
