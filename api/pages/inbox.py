@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from engine.base.clock import now
 from engine.base.vocabulary import InstanceStatus
+from engine.case import carboncopy
 from engine.case.notifications import list_notifications
 from engine.runtime.caseview import task_page
 from engine.runtime.inbox import Scope, TaskFilter, list_tasks
@@ -18,6 +19,7 @@ from engine.runtime.urging import urges_of
 from engine.runtime.worklists import COUNT_CAP, ListFilter, WorkList, counts, work_list
 
 from ..security import actor, runtime
+from .admin import catalogue
 from .auth import login_required
 from .labels import SCOPE_LABELS, WORKLIST_LABELS
 
@@ -90,8 +92,19 @@ def task(task_id: str) -> Any:
     entrusted = any(d["state"] == "pending" and d["user"] == actor().username for d in record["delegations"])
     if any(s["state"] in OPEN for s in record["signers"] + record["delegations"]):
         detail = {**detail, "return_targets": []}  # 退回 waits for everyone added to the task (engine/runtime/returns)
+    picker = carboncopy.choices(runtime().db, detail["instance"]["id"], actor())  # None: no 抄送 form
+    roles = _role_names() if picker else {}
     return render_template("inbox/task.html", task=detail, case=case, fields=fields, title=detail["name"],
-                           signing=record, entrusted=entrusted, urges=urges_of(runtime().db, task_id))
+                           signing=record, entrusted=entrusted, urges=urges_of(runtime().db, task_id),
+                           cc=picker, cc_roles=[roles.get(code, code) for code in (picker.roles if picker else [])])
+
+
+def _role_names() -> dict[str, Any]:
+    """The role catalogue's names for the 抄送 picker; only the codes where the server has no catalogue file."""
+    try:
+        return catalogue().roles
+    except OSError:
+        return {}
 
 
 @bp.route("/notifications")

@@ -110,6 +110,17 @@ class CompiledProcess:
     cc_elements: dict[str, Recipients] = field(default_factory=dict)
 
 
+def _applicants_step(process_id: str, start: Any, role: Role, props: dict[str, str]) -> HumanTaskSpec:
+    """The start event people trigger with a form is the applicant's own step: made manual, it waits like a user
+    task whenever it is ready — which is only when an approver returned the case to it (退回 to the applicant:
+    SpiffWorkflow resets the start event, the applicant edits its submission on the start form and the case goes
+    on from there); `Runtime.start` runs it itself with what the applicant submitted."""
+    start.manual = True
+    return HumanTaskSpec(process_id=process_id, element_id=start.name, name=start.bpmn_name or start.name,
+                         lane=start.lane, role=role, form=props[FORM_PROPERTY], candidate_org=None,
+                         return_to=props.get(RETURN_TO_PROPERTY) != "false", return_from=False)
+
+
 class TongbanParser(SpiffBpmnParser):
     """Spiff's parser; XSD validation is run separately so that *every* error is collected."""
 
@@ -315,6 +326,9 @@ class ParsedWorkspace:
                     )
         start = spec.start.outputs[0] if spec.start.outputs else None
         start_props = (getattr(start, "extensions", None) or {}).get("properties", {}) if start else {}
+        start_role = self.catalogue.role_for_lane(getattr(start, "lane", None))
+        if start is not None and start_props.get(FORM_PROPERTY) and start_role is not None:
+            human_tasks[(spec.name, start.name)] = _applicants_step(spec.name, start, start_role, start_props)
         bundle = self.bundle(manifest.key)
         return CompiledProcess(
             manifest=manifest,
@@ -324,7 +338,7 @@ class ParsedWorkspace:
             human_tasks=human_tasks,
             forms=self.forms,
             start_form=start_props.get(FORM_PROPERTY),
-            start_role=self.catalogue.role_for_lane(getattr(start, "lane", None)),
+            start_role=start_role,
             start_event=getattr(start, "bpmn_id", None),
             files=bundle,
             documents=templates_for(bundle, manifest.path),

@@ -160,7 +160,11 @@ class Runtime:
                   *changes.preset(preset, compiled.start_event)]
         data = {**preset, **data}
         workflow = state.new_workflow(compiled)
-        workflow.get_next_task(state=TaskState.READY).data.update(data)
+        first = workflow.get_next_task(state=TaskState.READY)
+        first.data.update(data)
+        if compiled.start_form and compiled.start_role:  # the applicant's own step (compiler._applicants_step)
+            first.run()
+            workflow.get_next_task(state=TaskState.READY, manual=True).run()
         step = self._automatic_steps(workflow, events)
         case = NewCase(key, latest.id, actor.id, enterprise_id, compiled.forms.get(compiled.start_form or ""), data)
         view = self._commit(case, compiled, version_no, step, actor, EMPTY)
