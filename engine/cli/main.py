@@ -281,4 +281,15 @@ def _shown(change: dict[str, Any], side: str) -> str:
     return json.dumps(change[side], ensure_ascii=False) if side in change else "—"
 
 
-from engine.cli import accounts, audit, followups, jobs, operations, opinions, scenarios, signers, withdrawals  # noqa: E402,F401 - register commands
+from engine.cli import (  # noqa: E402,F401 - register commands
+    accounts,
+    audit,
+    followups,
+    jobs,
+    migrations,
+    operations,
+    opinions,
+    scenarios,
+    signers,
+    withdrawals,
+)
