@@ -69,7 +69,7 @@ def test_return_over_rest(client: FlaskClient, runtime: Runtime, case: int) -> N
     url = f"/api/v1/tasks/{task.id}/return"
     assert _post(client, "fushan", url, {"target": "submit", "reason": "退回"}).status_code == 404
     assert _post(client, "admin", url, {"target": "submit", "reason": "退回"}).status_code == 403
-    assert _post(client, "window", url, {"target": "start", "reason": "退回"}).json["fields"] == {
+    assert _post(client, "window", url, {"target": "auto_approve", "reason": "退回"}).json["fields"] == {
         "/target": ["not a return target of this task"]}
     assert _post(client, "window", url, {"target": "submit"}).status_code == 422
     assert _post(client, "window", url, {"target": ["submit"], "reason": "退回"}).status_code == 422
