@@ -87,6 +87,9 @@ class TaskSchema(Schema):
     due_soon = fields.Boolean()  # past its SLA warning time, not yet overdue
     supervised = fields.Boolean()  # 督办: marked by the SLA sweep when it went overdue
     urges = fields.Integer(metadata={"description": "催办: how many times the applicant or a supervisor urged it"})
+    assignee = Text(allow_none=True, metadata={"description": "who holds it (display name); null: nobody yet"})
+    entrusted_by = Text(allow_none=True, metadata={"description": "委派: who entrusted it to its assignee, while open"})
+    claimable = fields.Boolean(metadata={"description": "the caller may claim it"})
 
 
 class InstanceSummary(Schema):
@@ -241,6 +244,9 @@ class TaskDetail(Schema):
     role = Text(allow_none=True)
     org = Text(allow_none=True)
     assignee_id = fields.Integer(allow_none=True)
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "the task's deadline (dueDate)"})
+    warn_at = fields.DateTime(allow_none=True, metadata={"description": "its SLA warning time (warnAt)"})
+    completed_at = fields.DateTime(allow_none=True, metadata={"description": "when it was completed (null: open)"})
     form = Text(allow_none=True)
     schema = fields.Dict(allow_none=True)
     ui_schema = fields.Dict(allow_none=True)

@@ -522,7 +522,9 @@ class Runtime:
             if spiff_task else None
         return {
             "id": task_id, "element_id": row.element_id, "name": meta.name if meta else row.element_id,
-            "state": row.task_state, "role": row.role, "org": org, "assignee_id": row.assignee_id,
+            "state": row.task_state, "role": row.role, "org": org, "org_id": row.org_id,
+            "assignee_id": row.assignee_id,
+            "due_at": row.due_at, "warn_at": row.warn_at, "completed_at": row.completed_at,
             "form": row.form, "schema": form.schema if form else None, "ui_schema": form.ui_schema if form else None,
             "opinion_field": form.decision.opinion if form and form.decision else None,
             "data": opinions.withheld(history.masked_data(json.loads(json.dumps(spiff_task.data, default=str)),

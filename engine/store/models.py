@@ -496,6 +496,18 @@ class SavedPhrase(Base):
     created_at: Mapped[datetime]
 
 
+class SavedFilter(Base):
+    """A user's own named inbox filter (its query string), offered above the inbox (engine/people/savedfilters.py)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filters_user_name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    query: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
 class CarbonCopy(Base):
     """抄送: a case copied to one person to read (never to act on), and whether that person has read it (已阅).
 

@@ -33,7 +33,8 @@ INSTANCE_COLUMNS = (
 
 TASK_WITH_INSTANCE = (
     select(HumanTask.id.label("task_id"), HumanTask.state.label("task_state"), HumanTask.role, HumanTask.org_id,
-           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, *INSTANCE_COLUMNS)
+           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, HumanTask.due_at, HumanTask.warn_at,
+           HumanTask.completed_at, *INSTANCE_COLUMNS)
     .join(Instance, Instance.id == HumanTask.instance_id)
     .where(HumanTask.id == bindparam("task_id"))
 )

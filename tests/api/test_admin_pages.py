@@ -28,7 +28,7 @@ def test_create_a_user_who_can_then_log_in_and_disable_it(admin_client: FlaskCli
     other = admin_client.application.test_client()
     token = other.post("/api/v1/auth/token", json={"username": "zhou", "password": password})
     assert token.status_code == 201
-    admin_client.post("/admin/users/zhou/disable", data={"csrf_token": csrf})
+    admin_client.post("/admin/users/zhou/disable", data={"csrf_token": csrf, "confirmed": "1"})
     assert other.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token.json['token']}"}).status_code == 401
 
 

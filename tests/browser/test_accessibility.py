@@ -38,15 +38,17 @@ def cases(runtime: Runtime) -> dict[str, str]:
     window = runtime.instance(other.id, runtime.actor("admin")).open_tasks[0].id
     deploy_funds(runtime)
     post(runtime, "fund_in", "2026-07-02T10:00:00+08:00", 100000, donor_name="张三")
-    return {"case": f"/cases/{own.id}", "task": f"/tasks/{own.open_tasks[0].id}", "window_task": f"/tasks/{window}"}
+    return {"case": f"/cases/{own.id}", "task": f"/tasks/{own.open_tasks[0].id}", "window_task": f"/tasks/{window}",
+            "done_task": f"/tasks/{other.open_tasks[0].id}"}
 
 
 PAGES = {
     "haiyun": ["/services", "/services/zzs_prereg", "/services/yyyz_bundle", "/services/qysq_request", "/cases",
-               "{case}", "{task}", "/notifications"],
-    "window": ["/inbox", "{window_task}", "/cases"],
+               "{case}", "{task}", "{done_task}", "/notifications"],
+    "window": ["/inbox", "/inbox?scope=all", "{window_task}", "/cases"],
     "dispatcher": ["/supervision", "/inbox"],
-    "admin": ["/admin/users", "/admin/orgs", "/admin/roles", "/admin/calendar", "/admin/audit"],
+    "admin": ["/admin/users", "/admin/users?q=zhu", "/admin/users/haiyun/confirm/disable",
+              "/admin/orgs", "/admin/roles", "/admin/calendar", "/admin/audit"],
     "designer": ["/designer", "/designer/edit?path=processes/sample/approval.bpmn"],
 }
 
