@@ -16,7 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine.base.errors import FormInvalid, TongbanError
+from engine.base.errors import Conflict, FormInvalid, TongbanError
 from engine.base.workdays import YearTable, library_years
 from engine.definitions.catalogue import Role, RoleCatalogue
 from engine.definitions.organisations import ORGANISATIONS_FILE, load_organisations
@@ -115,7 +115,7 @@ def disable(username: str) -> Response:
         return ask
     try:
         administration.disable(runtime().db, actor(), username, ip=client_ip())
-    except TongbanError as exc:
+    except Conflict as exc:  # oneself (an unknown user is a 404, as before)
         return _done("admin_pages.users", "", exc)
     return _done("admin_pages.users", _("用户 %(name)s 已停用", name=username))
 
@@ -123,10 +123,7 @@ def disable(username: str) -> Response:
 @bp.route("/users/<string:username>/enable", methods=["POST"])
 @admin_only
 def enable(username: str) -> Response:
-    try:
-        administration.enable(runtime().db, actor(), username, ip=client_ip())
-    except TongbanError as exc:
-        return _done("admin_pages.users", "", exc)
+    administration.enable(runtime().db, actor(), username, ip=client_ip())
     return _done("admin_pages.users", _("用户 %(name)s 已启用", name=username))
 
 
@@ -211,10 +208,7 @@ def change_email(username: str) -> Response:
 def reset_password(username: str) -> Response:
     if (ask := _unconfirmed(username, "password")) is not None:
         return ask
-    try:
-        password = administration.reset_password(runtime().db, actor(), username, ip=client_ip())
-    except TongbanError as exc:
-        return _done("admin_pages.users", "", exc)
+    password = administration.reset_password(runtime().db, actor(), username, ip=client_ip())
     return _done("admin_pages.users", _("用户 %(name)s 的新口令（只显示这一次）：%(pw)s", name=username, pw=password))
 
 
@@ -254,9 +248,9 @@ def sync_orgs() -> Response:
 @bp.route("/roles")
 @admin_only
 def roles() -> Any:
+    roles = administration.role_list(actor(), catalogue())
     orgs = {o.code: o.name for o in administration.organisations(runtime().db, actor())}
-    return render_template("admin/roles.html", roles=administration.role_list(actor(), catalogue()), org_names=orgs,
-                           title=_("角色"))
+    return render_template("admin/roles.html", roles=roles, org_names=orgs, title=_("角色"))
 
 
 @bp.route("/calendar", methods=["GET", "POST"])

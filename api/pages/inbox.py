@@ -158,6 +158,8 @@ def task(task_id: str) -> Any:
     return render_template("inbox/task.html", task=detail, case=case, fields=fields, title=detail["name"],
                            signing=record, entrusted=entrusted and is_open, urges=urges_of(runtime().db, task_id),
                            is_open=is_open, actions=actions, now=now(),
+                           completed=detail["state"] == HumanTaskState.COMPLETED,
+                           cancelled=detail["state"] == HumanTaskState.CANCELLED,
                            countdown=_countdown(detail["due_at"]) if detail["due_at"] else None)
 
 

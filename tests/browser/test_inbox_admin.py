@@ -4,15 +4,12 @@ an enterprise never gets; finding a user, editing its roles, the confirming step
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from engine.base.clock import now
 from engine.definitions.catalogue import RoleCatalogue
@@ -30,12 +27,9 @@ FULL = "370202LYJJ-C20261201000001"
 
 
 @pytest.fixture
-def server(admin_client: FlaskClient) -> Iterator[str]:
-    """The app with the repository's role catalogue (the users page names the roles from processes/roles.yaml)."""
-    http = make_server("127.0.0.1", 0, admin_client.application, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
+def server(repo_server: str) -> str:
+    """The users page names roles from the repository's processes/roles.yaml."""
+    return repo_server
 
 
 def _reviews(runtime: Runtime, n: int) -> list[tuple[int, str]]:
