@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from engine.base.paging import MAX_LIMIT
 from engine.base.vocabulary import InstanceStatus, Outcome
 from engine.runtime.inbox import SORTS, Scope
+from engine.runtime.migration import MAX_VERSION
 
 
 class Text(fields.String):
@@ -392,8 +393,8 @@ class ReadReceipt(Schema):
     read_at = fields.DateTime(required=True)
 
 
-class UrgeRequest(Schema):
-    reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+class UrgeRequest(ReasonRequest):
+    """催办 says why: the holders are told it."""
 
 
 class UrgeResult(Schema):
@@ -455,3 +456,46 @@ class WorkListCounts(Schema):
     started = fields.Integer(required=True)
     copied = fields.Integer(required=True)
     copied_unread = fields.Integer(required=True)
+
+
+# -- 版本迁移 migrating running cases to a later version (engine/runtime/migration.py) -------------------------------
+
+class MigrationRequest(Schema):
+    from_version = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_VERSION), metadata={
+        "description": "the version the cases are on"})
+    to_version = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                validate=validate.Range(1, MAX_VERSION),
+                                metadata={"description": "a later deployed version; the newest when left out"})
+    mapping = fields.Dict(keys=Text(validate=validate.Length(1, 200)), values=Text(validate=validate.Length(1, 200)),
+                          load_default=dict, metadata={
+                              "description": "old element id → new element id, for elements the new version "
+                                             "renamed or dropped; every other element maps to the same id"})
+    cases = fields.List(Text(validate=validate.Length(1, 40)), load_default=None, allow_none=True,
+                        validate=validate.Length(1, 1000), metadata={
+                            "description": "case numbers to move; all running and suspended cases on "
+                                           "from_version when left out"})
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "check and list, move nothing"})
+
+
+class MoveSchema(Schema):
+    element = Text(required=True, metadata={"description": "the element the case waits at in from_version"})
+    to = Text(required=True, metadata={"description": "the element it waits at in to_version"})
+    kind = Text(required=True)
+    state = Text(required=True, metadata={"description": "ready, waiting or started"})
+
+
+class CaseMigrationSchema(Schema):
+    id = fields.Integer(required=True)
+    case_number = Text(required=True)
+    outcome = Text(required=True, validate=validate.OneOf(["would_move", "moved", "refused", "conflict"]))
+    moves = fields.List(fields.Nested(MoveSchema), required=True)
+    problems = fields.List(Text(), required=True, metadata={"description": "why the case cannot move"})
+
+
+class MigrationSchema(Schema):
+    process_key = Text(required=True)
+    from_version = fields.Integer(required=True)
+    to_version = fields.Integer(required=True)
+    mapping = fields.Dict(keys=Text(), values=Text(), required=True)
+    dry_run = fields.Boolean(required=True)
+    cases = fields.List(fields.Nested(CaseMigrationSchema), required=True)

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _
 from flask_babel.speaklater import LazyString
 
 from engine.base.vocabulary import EventKind, InstanceStatus, OrgKind, Outcome, SignerKind, SignerState
+from engine.case.attachments import PREVIEWABLE
 from engine.people.audit import AuditAction
 from engine.runtime.inbox import Scope
 from engine.runtime.worklists import WorkList
@@ -77,6 +78,7 @@ EVENT_LABELS: dict[EventKind, LazyString] = {
     EventKind.SUBMISSION_HELD: _("已提交，待后加签人签署"),
     EventKind.TASK_ENTRUSTED: _("委派"),
     EventKind.ENTRUST_RETURNED: _("委派交回"),
+    EventKind.MIGRATED: _("迁移到新版本"),
 }
 
 #: a co-signer's or delegate's state and how it was added (the task page's 加签 table)
@@ -89,6 +91,7 @@ SIGNER_LABELS: dict[str, LazyString] = {
     SignerState.RETURNED: _("已交回"),
     SignerState.REMOVED: _("已减签"),
     SignerState.REJECTED: _("未获批准"),
+    SignerState.CANCELLED: _("任务已取消"),
     SignerKind.BEFORE: _("会签（前加签）"),
     SignerKind.AFTER: _("后加签"),
     SignerKind.DELEGATE: _("委派"),
@@ -136,8 +139,29 @@ ORG_KIND_LABELS: dict[OrgKind, LazyString] = {
 }
 
 
+#: the case page's progress bar (engine/runtime/caseview.py STAGES) and the state of each stage
+STAGE_LABELS: dict[str, LazyString] = {
+    "apply": _("申请"), "accept": _("受理"), "review": _("审查"), "decide": _("决定"), "deliver": _("送达"),
+}
+STAGE_STATE_LABELS: dict[str, LazyString] = {
+    "done": _("已完成"), "current": _("进行中"), "todo": _("未开始"), "stopped": _("未通过，办理终止"),
+}
+
+#: outcomes the case page states with the validity that runs after them, or with the reasons the decider gave
+VALIDITY_OUTCOMES = frozenset({Outcome.APPROVED})
+REASONED_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.NOT_ACCEPTED, Outcome.REVOKED})
+
+#: the engine's own bookkeeping, left out of the 办理过程 people read (the data changes have their own table)
+QUIET_EVENTS = frozenset({EventKind.DATA_CHANGED, EventKind.TIMER_CANCELLED})
+
+#: what the process did of itself in a person's step: the history names nobody beside it
+AUTOMATIC_EVENTS = frozenset({EventKind.TASK_READY, EventKind.TASK_CANCELLED, EventKind.TIMER_FIRED,
+                              EventKind.OUTCOME_SET, EventKind.ENDED, EventKind.MESSAGE_THROWN,
+                              EventKind.SERVICE_CALLED, EventKind.SERVICE_RETRY_SCHEDULED, EventKind.ERROR})
+
 #: history entries whose reason and actor the history line names (撤回 and its request; a 退回 names them by its target)
-REASONED_EVENTS = frozenset({EventKind.WITHDRAWN, EventKind.WITHDRAWAL_REQUESTED, EventKind.WITHDRAWAL_REFUSED})
+REASONED_EVENTS = frozenset({EventKind.WITHDRAWN, EventKind.WITHDRAWAL_REQUESTED, EventKind.WITHDRAWAL_REFUSED,
+                             EventKind.TERMINATED})
 
 
 def page_labels() -> dict[str, object]:
@@ -146,4 +170,6 @@ def page_labels() -> dict[str, object]:
             "outcome_labels": OUTCOME_LABELS, "audit_labels": AUDIT_LABELS,
             "org_kind_labels": ORG_KIND_LABELS,
             "signer_labels": SIGNER_LABELS, "Status": InstanceStatus, "WorkList": WorkList,
-            "reasoned_events": REASONED_EVENTS}
+            "reasoned_events": REASONED_EVENTS, "quiet_events": QUIET_EVENTS, "automatic_events": AUTOMATIC_EVENTS,
+            "stage_labels": STAGE_LABELS, "stage_state_labels": STAGE_STATE_LABELS, "previewable": PREVIEWABLE,
+            "validity_outcomes": VALIDITY_OUTCOMES, "reasoned_outcomes": REASONED_OUTCOMES}

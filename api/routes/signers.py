@@ -11,7 +11,7 @@ from engine.base.vocabulary import SignerKind
 from engine.runtime import signers
 
 from ..openapi import TASK_CLOSED
-from ..schemas import Text
+from ..schemas import ReasonRequest, Text
 from ..security import REQUIRED, actor, runtime
 
 blp = Blueprint("signers", __name__, description="加签与委派 (co-signers and delegate-and-return)")
@@ -22,11 +22,10 @@ REFUSED = ("不能这样加签：不是办理人，或加签人在办理范围�
 NOT_ASKED = "您不是待签署的加签人，或不是受托人 (not a signer whose turn it is, or not the delegate)"
 
 
-class AddSignersRequest(Schema):
+class AddSignersRequest(ReasonRequest):
     mode = Text(required=True, validate=validate.OneOf([SignerKind.BEFORE, SignerKind.AFTER]))
     users = fields.List(Text(validate=validate.Length(1, 64)), required=True,
                         validate=validate.Length(1, signers.MAX_SIGNERS))
-    reason = Reason
     ask_approval = fields.Boolean(load_default=False)
 
 
@@ -44,9 +43,8 @@ class DecideRequest(Schema):
     reason = Reason
 
 
-class EntrustRequest(Schema):
+class EntrustRequest(ReasonRequest):
     user = Text(required=True, validate=validate.Length(1, 64))
-    reason = Reason
 
 
 class GiveBackRequest(Schema):

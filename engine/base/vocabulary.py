@@ -109,6 +109,7 @@ class EventKind(StrEnum):
     ENTRUST_RETURNED = "entrust_returned"  # the delegate's work, back with the delegator
     CARBON_COPIED = "carbon_copied"  # 抄送: who was sent a read-only copy, by whom or by which element
     TASK_URGED = "task_urged"  # 催办: the applicant or a supervisor urged an open task
+    MIGRATED = "migrated"  # 版本迁移 (engine/runtime/migration.py): the case moved to a later version
 
     @classmethod
     def timer(cls, outcome: TimerState) -> EventKind:
@@ -135,6 +136,7 @@ class NoticeKind(StrEnum):
     ENTRUSTED = "entrusted"  # 委派: the delegate got a task, or the delegator got it back
     CARBON_COPY = "carbon_copy"  # 抄送: a case was copied to the user to read
     URGED = "urged"  # 催办: a task the user holds was urged
+    CASE_PROGRESS = "case_progress"  # the applicant: a step of its case that concerns it (case/applicantnotices.py)
 
 
 class MailState(StrEnum):
@@ -164,6 +166,7 @@ class Product(StrEnum):
     NOTICES = "notices"
     CASE_FACTS = "case_facts"
     DOCUMENTS = "documents"
+    APPLICANT_NOTICES = "applicant_notices"
     CARBON_COPIES = "carbon_copies"
     FUND_LEDGER = "fund_ledger"
 
@@ -187,4 +190,5 @@ class SignerState(StrEnum):
     RETURNED = "returned"  # a delegate gave the task back
     REMOVED = "removed"  # 减签
     REJECTED = "rejected"  # a supervisor refused the outside signer
+    CANCELLED = "cancelled"  # the task stopped being open (withdrawn, terminated, returned, a timer) first
 

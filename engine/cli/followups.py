@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.case.carboncopy import carbon_copy, mark_read
-from engine.cli.main import Context, as_option, emit, json_option, main, pass_ctx
+from engine.cli.main import Context, as_option, emit, json_option, main, pass_ctx, reason_option
 from engine.definitions.copies import parse
 from engine.runtime.urging import urge
 from engine.runtime.worklists import ListFilter, WorkList, work_list
@@ -43,11 +43,11 @@ def copy_read(ctx: Context, instance_id: int, username: str, as_json: bool) -> N
 
 @main.command("urge")
 @click.argument("task_id")
-@click.option("--reason", default=None, help="催办说明 (why)")
+@reason_option
 @as_option
 @json_option
 @pass_ctx
-def urge_command(ctx: Context, task_id: str, reason: str | None, username: str, as_json: bool) -> None:
+def urge_command(ctx: Context, task_id: str, reason: str, username: str, as_json: bool) -> None:
     """催办一个待办环节 (urge an open task: the applicant's enterprise or a supervisor; once per working day)."""
     runtime = ctx.runtime
     done = urge(runtime.db, task_id, reason, runtime.actor(username), runtime.settings.timezone)

@@ -61,6 +61,8 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 json_option = click.option("--json", "as_json", is_flag=True, help="机器可读输出 (machine-readable output)")
 as_option = click.option("--as", "username", required=True, help="以该用户身份执行 (act as this user)")
+#: 撤回, 退回, 加签, 委派, 催办 are recorded with why (engine/runtime/reasons.py checks it)
+reason_option = click.option("--reason", required=True, help="理由，记入办理过程 (why; recorded in the history)")
 
 
 def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -279,4 +281,15 @@ def _shown(change: dict[str, Any], side: str) -> str:
     return json.dumps(change[side], ensure_ascii=False) if side in change else "—"
 
 
-from engine.cli import accounts, audit, followups, jobs, operations, opinions, scenarios, signers, withdrawals  # noqa: E402,F401 - register commands
+from engine.cli import (  # noqa: E402,F401 - register commands
+    accounts,
+    audit,
+    followups,
+    jobs,
+    migrations,
+    operations,
+    opinions,
+    scenarios,
+    signers,
+    withdrawals,
+)

@@ -7,13 +7,14 @@ from typing import Any
 import click
 
 from engine.base.vocabulary import SignerKind
-from engine.cli.main import Context, as_option, emit, json_option, main, pass_ctx, read_data
+from engine.cli.main import Context, as_option, emit, json_option, main, pass_ctx, read_data, reason_option
 from engine.runtime import signers as ops
 
 _STATE = {"proposed": "待批准 (proposed)", "waiting": "待轮到 (waiting)", "pending": "待签署 (pending)",
           "agreed": "同意 (agreed)", "disagreed": "不同意 (disagreed)", "returned": "已交回 (returned)",
-          "removed": "已减签 (removed)", "rejected": "未获批准 (rejected)"}
-reason_option = click.option("--reason", default=None, help="原因 (why, kept in the case history)")
+          "removed": "已减签 (removed)", "rejected": "未获批准 (rejected)",
+          "cancelled": "任务已取消 (cancelled)"}
+optional_reason = click.option("--reason", default=None, help="原因 (why, kept in the case history)")
 
 
 def _print(record: dict[str, Any]) -> None:
@@ -49,7 +50,7 @@ def show(ctx: Context, task_id: str, username: str, as_json: bool) -> None:
 @as_option
 @json_option
 @pass_ctx
-def add(ctx: Context, task_id: str, users: tuple[str, ...], after: bool, ask_approval: bool, reason: str | None,
+def add(ctx: Context, task_id: str, users: tuple[str, ...], after: bool, ask_approval: bool, reason: str,
         username: str, as_json: bool) -> None:
     """加签 (add co-signers: before the holder completes, all must agree; or --after)."""
     kind = SignerKind.AFTER if after else SignerKind.BEFORE
@@ -61,7 +62,7 @@ def add(ctx: Context, task_id: str, users: tuple[str, ...], after: bool, ask_app
 @signers.command("remove")
 @click.argument("task_id")
 @click.argument("signer_id", type=int)
-@reason_option
+@optional_reason
 @as_option
 @json_option
 @pass_ctx
@@ -99,7 +100,7 @@ def proposals(ctx: Context, username: str, as_json: bool) -> None:
 @signers.command("decide")
 @click.argument("signer_id", type=int)
 @click.option("--refuse", is_flag=True, help="不批准 (refuse; default: approve)")
-@reason_option
+@optional_reason
 @as_option
 @json_option
 @pass_ctx
@@ -120,7 +121,7 @@ def entrust() -> None:
 @reason_option
 @as_option
 @pass_ctx
-def entrust_to(ctx: Context, task_id: str, user: str, reason: str | None, username: str) -> None:
+def entrust_to(ctx: Context, task_id: str, user: str, reason: str, username: str) -> None:
     """委派给同岗同事 (entrust the task to a colleague with its role; it comes back to you)."""
     ops.entrust(ctx.runtime.db, task_id, user, reason, ctx.runtime.actor(username))
     click.echo(f"已委派给 (entrusted to) {user}")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from engine.cli.main import Context, _print_instance, as_option, emit, json_option, main, pass_ctx
-
-reason_option = click.option("--reason", required=True, help="理由，记入办理过程 (why; recorded in the history)")
+from engine.cli.main import Context, _print_instance, as_option, emit, json_option, main, pass_ctx, reason_option
 
 
 @main.command()

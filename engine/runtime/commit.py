@@ -97,8 +97,11 @@ Case = Row[Any] | NewCase
 
 def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, compiled: CompiledProcess,
            version_no: int, step: Step, actor: Actor, before: Snapshot,
-           completed_task: str | None = None) -> tuple[InstanceView, int]:
+           completed_task: str | None = None,
+           within: Callable[[Connection], None] | None = None) -> tuple[InstanceView, int]:
     """Write a step (see the module's docstring); returns the case's view and the version counter it now has.
+    `within` writes what a command changes beyond a step, after the instance row, in the same transaction (a
+    migration's version and re-derived rows, engine/runtime/migration.py).
 
     Conflict when `case` is a row somebody else stepped since it was read; TongbanError/FormInvalid when a
     side product refuses the step. Either way nothing is written.
@@ -133,6 +136,8 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
                 "state": blob, "status": step.status, "outcome": outcome, "updated_at": at, "ended_at": ended_at,
                 "error_message": step.error, "error_element": step.error_element,
             }, completed)
+            if within is not None:
+                within(conn)
         view = InstanceView(instance_id, case_number, case.process_key, version_no, step.status, step.error,
                             step.error_element, outcome=outcome)
         new_tasks = _write(conn, settings, orgs, compiled, step, after, instance_id, new_rows, actor, at, before,
@@ -172,7 +177,7 @@ def task_views(conn: Connection, orgs: Organisations, view: InstanceView, rows: 
 
 # -- deriving task rows from a workflow -----------------------------------------------------------
 
-def _task_row(conn: Connection, orgs: Organisations, compiled: CompiledProcess, task: Task,
+def task_row(conn: Connection, orgs: Organisations, compiled: CompiledProcess, task: Task,
               enterprise_id: int | None, at: datetime) -> dict[str, Any]:
     """A ready task's row; TongbanError naming the element when its organisation or times cannot be had."""
     meta = compiled.human_tasks.get((task.workflow.spec.name, task.task_spec.name))
@@ -222,7 +227,7 @@ def _new_task_rows(conn: Connection, orgs: Organisations, compiled: CompiledProc
         if task_id in was_open:
             continue
         try:
-            rows.append(_task_row(conn, orgs, compiled, task, enterprise_id, at))
+            rows.append(task_row(conn, orgs, compiled, task, enterprise_id, at))
         except TongbanError as exc:
             if isinstance(exc, FormInvalid) and completed_task is not None:
                 raise  # what the completing user entered names no organisation: the step is refused (422)
@@ -267,6 +272,7 @@ def _write(conn: Connection, settings: Settings, orgs: Organisations, compiled: 
                "element_id": e.get("element_id"), "user_id": e.get("user_id", user_id),
                "data_hash": None, "detail": e.get("detail")} for e in step.events]
     statements.write_tasks_and_events(conn, at, cancelled, new_tasks, events)
+    statements.close_signers(conn, at, cancelled)
     statements.write_timers(conn, at, new_timers, ended_timers, rearmed)
     out = StepOutput(instance_id, compiled, step, at, user_id, settings.timezone, orgs.id)
     for product in products.of(compiled):  # notices, case facts, documents, then what the process lists

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
 #: 退回 is the holder's decision, taken once everyone added to the task has acted: never the delegate's while it is
-#: entrusted, nor over open co-signers or a submission held for them (their rows would stay open on a dead task)
+#: entrusted, nor over the heads of open co-signers or a submission held for them (the commit path would cancel them)
 NOT_WHILE_SIGNING = ("尚有加签人未签署或委派未交回，不能退回：请先减签或等待 "
                      "(co-signers have not signed or the task is entrusted: remove them or wait, then return)")
 

@@ -14,9 +14,12 @@
 Whom one may add or delegate to without anyone's leave is `access.in_lane` (the task's role, in its
 organisation: the same colleagues 转办 offers).  A co-signer outside the lane is *proposed* and waits until a
 supervisor (`access.may_approve_signer`) approves it.  Every change is one transaction with its history event and
-notices; the signer rows stay as the task's signing record.  Applying a held submission is the holder's workflow
-step, written by the runtime's one commit path after the last signature's own transaction: if that step fails
-(the case moved on meanwhile) the signatures stand and the held submission stays for the holder to complete.
+notices; the signer rows stay as the task's signing record.  A task that stops being open otherwise (withdrawn,
+terminated, returned, cancelled by a boundary event) has its open rows `cancelled` and its held submission dropped
+by the step that cancels it (engine/store/statements.py `close_signers`, from the commit path).  Applying a held
+submission is the holder's workflow step, written by the runtime's one commit path after the last signature's own
+transaction: if that step fails (the case moved on meanwhile) the signatures stand and the held submission stays
+for the holder to complete.
 """
 
 from __future__ import annotations
@@ -50,15 +53,17 @@ from engine.people.access import (
     may_approve_signer,
 )
 from engine.people.accounts import load_actor
+from engine.runtime.reasons import checked_reason
 from engine.store.db import Database
 from engine.store.models import Event, HeldSubmission, HumanTask, Instance, TaskSigner, User
+from engine.store.statements import OPEN_SIGNER_STATES
 
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
 #: at most this many people asked at once, and open on one task (a task is not a mailing list)
 MAX_SIGNERS = 20
-OPEN = (SignerState.PROPOSED, SignerState.WAITING, SignerState.PENDING)
+OPEN = OPEN_SIGNER_STATES
 DECISIONS = {"agree": SignerState.AGREED, "disagree": SignerState.DISAGREED}
 _MODE_ZH = {SignerKind.BEFORE: "会签", SignerKind.AFTER: "后加签", SignerKind.DELEGATE: "委派"}
 
@@ -216,10 +221,12 @@ def _person(session: Session, username: str, field: str) -> Actor:
         raise NotFound(f"用户不存在 (no active user {username!r})", {field: [f"unknown user {username}"]}) from None
 
 
-def add_signers(db: Database, task_id: str, usernames: list[str], kind: SignerKind, reason: str | None,
+def add_signers(db: Database, task_id: str, usernames: list[str], kind: SignerKind, reason: Any,
                 actor: Actor, ask_approval: bool = False) -> dict[str, Any]:
-    """加签: co-signers before (会签) or after (后加签) the holder.  Someone outside the task's lane is refused
-    unless `ask_approval`, which proposes it to the supervisors (a supervisor adding one approves it at once)."""
+    """加签: co-signers before (会签) or after (后加签) the holder, with why they are asked (required, see
+    `checked_reason`).  Someone outside the task's lane is refused unless `ask_approval`, which proposes it to the
+    supervisors (a supervisor adding one approves it at once)."""
+    reason = checked_reason(reason)
     if kind not in (SignerKind.BEFORE, SignerKind.AFTER):
         raise FormInvalid("加签方式只能是 before 或 after (mode must be before or after)", {"/mode": ["before|after"]})
     wanted = list(dict.fromkeys(usernames))
@@ -417,8 +424,10 @@ def hold_back(db: Database, task_id: str, data: dict[str, Any], actor: Actor) ->
 
 
 # -- 委派 ---------------------------------------------------------------------------------------------------------
-def entrust(db: Database, task_id: str, username: str, reason: str | None, actor: Actor) -> None:
-    """委派: the delegate (a colleague in the task's lane, as for 转办) becomes its assignee until it gives it back."""
+def entrust(db: Database, task_id: str, username: str, reason: Any, actor: Actor) -> None:
+    """委派: the delegate (a colleague in the task's lane, as for 转办) becomes its assignee until it gives it back;
+    the delegator says why (required, see `checked_reason`)."""
+    reason = checked_reason(reason)
     with db.write() as session:
         task = _take_hold(session, _task(session, task_id, actor), actor)
         rows = _rows(session, task_id)

@@ -19,15 +19,14 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.base import workdays
 from engine.base.clock import now
-from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
+from engine.base.errors import Conflict, Forbidden, NotFound
 from engine.base.notice import Notice
 from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, NoticeKind
 from engine.case.notifications import holders, raise_notice
 from engine.people.access import Actor, may_supervise, may_urge, scope_instances
+from engine.runtime.reasons import checked_reason
 from engine.store.db import Database
 from engine.store.models import Event, HumanTask, Instance, Organisation, Urge
-
-MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -85,11 +84,10 @@ def _visible_task(conn: Connection, task_id: str, actor: Actor) -> Any:
     return row
 
 
-def urge(db: Database, task_id: str, reason: str | None, actor: Actor, tz: tzinfo) -> Urged:
-    """Urge an open task (see the module's docstring) in one transaction: the urge, its event, its notices."""
-    reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > MAX_REASON:
-        raise FormInvalid("催办说明不能超过 500 字 (the reason is over 500 characters)", {"/reason": ["too long"]})
+def urge(db: Database, task_id: str, reason: Any, actor: Actor, tz: tzinfo) -> Urged:
+    """Urge an open task (see the module's docstring) in one transaction: the urge, its event, its notices.
+    The urge says why (required, see `checked_reason`): the holders are told it."""
+    reason = checked_reason(reason)
     at = now()
     day = working_day(at, tz)
     next_day = workdays.current().add_working_days(day, 1)
@@ -108,13 +106,12 @@ def urge(db: Database, task_id: str, reason: str | None, actor: Actor, tz: tzinf
             conn.execute(insert(Event).values(
                 instance_id=row.instance_id, at=at, kind=EventKind.TASK_URGED, task_id=task_id,
                 element_id=row.element_id, user_id=actor.id,
-                detail={"count": count, "workday": day.isoformat(), **({"reason": reason} if reason else {})}))
+                detail={"count": count, "workday": day.isoformat(), "reason": reason}))
             told = [row.assignee_id] if row.assignee_id is not None else holders(conn, row.role, row.org_id)
-            said = f"：{reason}" if reason else ""
             notice = Notice(NoticeKind.URGED, f"urge:{task_id}:{day.isoformat()}",
-                            f"办件 {row.case_number} 的“{row.name}”被催办（第 {count} 次），请尽快办理{said}",
-                            f"Case {row.case_number}: “{row.name}” was urged (time {count}); please act on it soon"
-                            + (f": {reason}" if reason else ""), instance_id=row.instance_id, task_id=task_id)
+                            f"办件 {row.case_number} 的“{row.name}”被催办（第 {count} 次），请尽快办理：{reason}",
+                            f"Case {row.case_number}: “{row.name}” was urged (time {count}); please act on it soon: "
+                            f"{reason}", instance_id=row.instance_id, task_id=task_id)
             notified = raise_notice(conn, notice, told, None if row.assignee_id else row.role,
                                     None if row.assignee_id else row.org_id)
     except IntegrityError:  # another request urged the task for this working day between our check and insert

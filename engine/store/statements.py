@@ -17,8 +17,18 @@ from typing import Any
 from sqlalchemy import Connection, Executable, bindparam, delete, exists, func, insert, select, update
 
 from engine.base.errors import Conflict
-from engine.base.vocabulary import HumanTaskState
-from engine.store.models import Event, HumanTask, Instance, Organisation, OutboxEntry, ProcessVersion, Timer
+from engine.base.vocabulary import HumanTaskState, SignerState, TimerKind, TimerState
+from engine.store.models import (
+    Event,
+    HeldSubmission,
+    HumanTask,
+    Instance,
+    Organisation,
+    OutboxEntry,
+    ProcessVersion,
+    TaskSigner,
+    Timer,
+)
 
 #: the version of the step whose outbox row the case still has (None for none), read with the instance in the
 #: same statement: a step writes no DELETE for a row that is not there (a row written at or before the version
@@ -103,6 +113,12 @@ def open_tasks(conn: Connection, instance_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(OPEN_TASKS_OF, {"instance_id": instance_id}).mappings()]
 
 
+def last_waiting_timer(conn: Connection, instance_id: int) -> datetime | None:
+    """When the last of the case's waiting timers is due (a decided case's validity, say); None without one."""
+    return conn.execute(select(func.max(Timer.due_at)).where(
+        Timer.instance_id == instance_id, Timer.state == TimerState.WAITING, Timer.kind == TimerKind.TIMER)).scalar()
+
+
 def insert_instance(conn: Connection, values: dict[str, Any]) -> int:
     return conn.execute(INSERT_INSTANCE, values).scalar_one()
 
@@ -140,6 +156,22 @@ def write_tasks_and_events(conn: Connection, at: datetime, cancelled: Iterable[s
         return
     _rows(conn, INSERT_TASK, new_tasks)
     _rows(conn, INSERT_EVENT, events)
+
+
+#: a co-signer, proposal or delegate that has yet to act (engine/runtime/signers.py)
+OPEN_SIGNER_STATES = (SignerState.PROPOSED, SignerState.WAITING, SignerState.PENDING)
+
+
+def close_signers(conn: Connection, at: datetime, cancelled: list[str]) -> None:
+    """Tasks a step cancelled (withdrawn, terminated, returned, a boundary event) close their signing: whoever
+    was added and had yet to act is `cancelled` (out of its inbox, no longer blocking anything) and a submission
+    held for after-signers goes — in the step's transaction, so no row stays open on a dead task."""
+    if not cancelled:
+        return
+    conn.execute(update(TaskSigner).where(TaskSigner.task_id.in_(cancelled),
+                                          TaskSigner.state.in_(OPEN_SIGNER_STATES))
+                 .values(state=SignerState.CANCELLED, acted_at=at))
+    conn.execute(delete(HeldSubmission).where(HeldSubmission.task_id.in_(cancelled)))
 
 
 def write_timers(conn: Connection, at: datetime, new: list[dict[str, Any]], ended: dict[str, str],

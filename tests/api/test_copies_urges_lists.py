@@ -57,10 +57,15 @@ def test_urging_over_the_api(client: FlaskClient, runtime: Runtime) -> None:
     assert (step["task_id"], step["urges"], step["urged_today"]) == (task, 0, False)
     first = client.post(f"/api/v1/tasks/{task}/urge", json={"reason": "请尽快"}, headers=haiyun)
     assert first.status_code == 201 and first.json["urges"] == 1 and first.json["workday"] == "2025-06-06"
-    again = client.post(f"/api/v1/tasks/{task}/urge", json={}, headers=haiyun)
+    unsaid = client.post(f"/api/v1/tasks/{task}/urge", json={}, headers=haiyun)
+    assert unsaid.status_code == 422 and list(unsaid.json["fields"]) == ["/reason"]  # 催办 says why
+    blank = client.post(f"/api/v1/tasks/{task}/urge", json={"reason": " "}, headers=haiyun)
+    assert blank.status_code == 422 and list(blank.json["fields"]) == ["/reason"]
+    again = client.post(f"/api/v1/tasks/{task}/urge", json={"reason": "请尽快"}, headers=haiyun)
     assert again.status_code == 409 and "2025-06-09" in again.json["message"]
-    assert client.post(f"/api/v1/tasks/{task}/urge", json={}, headers=bearer(client, "fushan")).status_code == 404
-    assert client.post(f"/api/v1/tasks/{task}/urge", json={}, headers=bearer(client, "window")).status_code == 403
+    for username, status in (("fushan", 404), ("window", 403)):
+        urged = client.post(f"/api/v1/tasks/{task}/urge", json={"reason": "请尽快"}, headers=bearer(client, username))
+        assert urged.status_code == status
     assert client.post(f"/api/v1/tasks/{task}/urge", json={"reason": "长" * 501}, headers=haiyun).status_code == 422
     [row] = client.get("/api/v1/tasks", headers=bearer(client, "window")).json["items"]
     assert row["urges"] == 1

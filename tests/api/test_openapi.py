@@ -33,6 +33,7 @@ MALFORMED_IDS = {"instance_id": "abc", "task_id": "not-a-uuid", "attachment_id":
                  "signer_id": "x", "phrase_id": "0"}
 #: what an operation needs besides its path to reach its view: a valid body or query
 VALID = {"startInstance": {"json": {"data": {}}}, "deliverMessage": {"json": {"name": "m"}},
+         "migrateInstances": {"json": {"from_version": 1}},
          "addInstanceComment": {"json": {"body": "意见"}}, "addTaskComment": {"json": {"body": "意见"}},
          "delegateTask": {"json": {"user": "window"}}, "completeTask": {"json": {"data": {}}},
          "addPhrase": {"json": {"text": "材料齐全，同意受理"}},
@@ -43,10 +44,11 @@ VALID = {"startInstance": {"json": {"data": {}}}, "deliverMessage": {"json": {"n
          "uploadDraft": {"data": {"file": (io.BytesIO(PNG), "a.png")}},
          "withdrawInstance": {"json": {"reason": "撤回"}}, "decideWithdrawal": {"json": {"grant": True}},
          "returnTask": {"json": {"target": "submit", "reason": "退回"}},
-         "addTaskSigners": {"json": {"mode": "before", "users": ["window"]}},
+         "addTaskSigners": {"json": {"mode": "before", "users": ["window"], "reason": "r"}},
          "signTask": {"json": {"decision": "agree", "opinion": "同意"}},
-         "decideSignerProposal": {"json": {"approve": True}}, "entrustTask": {"json": {"user": "window"}},
-         "copyCase": {"json": {"users": ["zhujian"]}}, "urgeTask": {"json": {}}}
+         "decideSignerProposal": {"json": {"approve": True}},
+         "entrustTask": {"json": {"user": "window", "reason": "r"}},
+         "copyCase": {"json": {"users": ["zhujian"]}}, "urgeTask": {"json": {"reason": "r"}}}
 
 
 @pytest.fixture

@@ -32,11 +32,16 @@ def test_cosigning_over_the_api(client: FlaskClient, runtime: Runtime) -> None:
     # refusals: a body that is not a request, another unit's user without approval, a task one cannot see
     bad = client.post(url, json={"mode": "sideways", "users": ["x" * 65] + ["a"] * 30}, headers=window)
     assert bad.status_code == 422 and {"/mode", "/users/0"} <= set(bad.json["fields"])
-    outside = client.post(url, json={"mode": "before", "users": ["zhujian"]}, headers=window)
+    unsaid = client.post(url, json={"mode": "before", "users": ["window2"]}, headers=window)
+    assert unsaid.status_code == 422 and list(unsaid.json["fields"]) == ["/reason"]  # 加签 says why
+    blank = client.post(url, json={"mode": "before", "users": ["window2"], "reason": "  "}, headers=window)
+    assert blank.status_code == 422 and blank.json["fields"] == {"/reason": ["required, 1..500 characters"]}
+    outside = client.post(url, json={"mode": "before", "users": ["zhujian"], "reason": "请会签"}, headers=window)
     assert outside.status_code == 403 and outside.json["fields"] == {"/users/0": ["outside the lane"]}
-    assert client.post(url, json={"mode": "before", "users": ["window2"]}, headers=zhujian).status_code == 404
+    assert client.post(url, json={"mode": "before", "users": ["window2"], "reason": "请会签"},
+                       headers=zhujian).status_code == 404
     assert client.get(url, headers=zhujian).status_code == 404
-    itself = client.post(url, json={"mode": "before", "users": ["window"]}, headers=window)
+    itself = client.post(url, json={"mode": "before", "users": ["window"], "reason": "请会签"}, headers=window)
     assert itself.status_code == 422 and itself.json["error"] == "validation_failed"
 
     added = client.post(url, json={"mode": "before", "users": ["window2"], "reason": "请会签"}, headers=window)
@@ -66,7 +71,8 @@ def test_an_outside_signer_approved_by_a_supervisor(client: FlaskClient, runtime
     task = _approve_task(runtime)
     window, dispatcher, zhujian = (bearer(client, u) for u in ("window", "dispatcher", "zhujian"))
     proposed = client.post(f"{API}/tasks/{task}/signers", json={"mode": "after", "users": ["zhujian"],
-                                                               "ask_approval": True}, headers=window)
+                                                               "ask_approval": True, "reason": "涉及住建"},
+                           headers=window)
     assert proposed.status_code == 201 and proposed.json["signers"][0]["state"] == "proposed"
     assert client.get(f"{API}/signers/proposals", headers=window).json == []
     [proposal] = client.get(f"{API}/signers/proposals", headers=dispatcher).json
@@ -91,9 +97,11 @@ def test_an_outside_signer_approved_by_a_supervisor(client: FlaskClient, runtime
 def test_entrust_and_give_back_over_the_api(client: FlaskClient, runtime: Runtime) -> None:
     task = _approve_task(runtime)
     window, window2 = bearer(client, "window"), bearer(client, "window2")
-    outside = client.post(f"{API}/tasks/{task}/entrust", json={"user": "zhujian"}, headers=window)
+    unsaid = client.post(f"{API}/tasks/{task}/entrust", json={"user": "window2", "reason": ""}, headers=window)
+    assert unsaid.status_code == 422 and list(unsaid.json["fields"]) == ["/reason"]  # 委派 says why
+    outside = client.post(f"{API}/tasks/{task}/entrust", json={"user": "zhujian", "reason": "请代审"}, headers=window)
     assert outside.status_code == 403 and outside.json["fields"] == {"/user": ["cannot do this task"]}
-    unknown = client.post(f"{API}/tasks/{task}/entrust", json={"user": "nobody"}, headers=window)
+    unknown = client.post(f"{API}/tasks/{task}/entrust", json={"user": "nobody", "reason": "请代审"}, headers=window)
     assert unknown.status_code == 404 and list(unknown.json["fields"]) == ["/user"]  # the same path as a 422's
     assert client.post(f"{API}/tasks/{task}/entrust", json={"user": "window2", "reason": "请代审"},
                        headers=window).status_code == 204

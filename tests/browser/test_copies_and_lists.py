@@ -42,6 +42,10 @@ def test_copy_read_status_urge_and_the_lists(open_as: Callable[..., Page], runti
 
     haiyun = open_as("haiyun", PHONE)
     haiyun.goto(f"/cases/{view.id}")
+    haiyun.click("#urges button.urge")  # 催办 says why: nothing is sent without it
+    expect(haiyun.locator("#urges .urge-count")).to_have_text("0")
+    assert haiyun.evaluate("document.getElementById('urge-reason').validity.valueMissing")
+    haiyun.fill("#urge-reason", "已过承诺时限，请尽快办理")
     haiyun.click("#urges button.urge")
     expect(haiyun.locator("#urges .urge-count")).to_have_text("1")
     expect(haiyun.locator("#urges button.urge")).to_be_disabled()

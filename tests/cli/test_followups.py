@@ -39,7 +39,9 @@ def test_copy_read_urge_and_list_from_the_command_line(cli: CliRunner, runtime: 
     assert run(cli, "worklist", "copied", "--unread", "--as", "zhujian") == []
     urged = run(cli, "urge", task.id, "--reason", "请尽快", "--as", "haiyun")
     assert urged["urges"] == 1 and urged["notified"] == 1
-    assert "already urged" in run(cli, "urge", task.id, "--as", "haiyun", code=1)
-    assert "不存在" in run(cli, "urge", task.id, "--as", "fushan", code=1)
+    assert "--reason" in run(cli, "urge", task.id, "--as", "haiyun", code=2)  # 催办 says why
+    assert "/reason" in run(cli, "urge", task.id, "--reason", " ", "--as", "haiyun", code=1)
+    assert "already urged" in run(cli, "urge", task.id, "--reason", "请尽快", "--as", "haiyun", code=1)
+    assert "不存在" in run(cli, "urge", task.id, "--reason", "请尽快", "--as", "fushan", code=1)
     [started] = run(cli, "worklist", "started", "--as", "haiyun")
     assert started["case"]["current_steps"] == ["审批"]

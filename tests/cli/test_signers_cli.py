@@ -43,8 +43,11 @@ def test_cosigning_from_the_cli(cli: CliRunner, task: str) -> None:
     added = json.loads(run(cli, "signers", "add", task, "window2", "--reason", "请会签", "--as", "window", "--json"))
     [signer] = added["signers"]
     assert signer["state"] == "pending"
-    assert "zhujian" in run(cli, "signers", "add", task, "zhujian", "--as", "window", code=1)  # outside the lane
-    proposed = json.loads(run(cli, "signers", "add", task, "zhujian", "--ask-approval", "--as", "window", "--json"))
+    assert "--reason" in run(cli, "signers", "add", task, "window3", "--as", "window", code=2)  # 加签 says why
+    assert "zhujian" in run(cli, "signers", "add", task, "zhujian", "--reason", "请会签", "--as", "window",
+                            code=1)  # outside the lane
+    proposed = json.loads(run(cli, "signers", "add", task, "zhujian", "--ask-approval", "--reason", "涉及住建",
+                              "--as", "window", "--json"))
     outsider = proposed["signers"][-1]
     assert outsider["state"] == "proposed"
     assert f"#{outsider['id']}" in run(cli, "signers", "proposals", "--as", "dispatcher")

@@ -72,7 +72,7 @@ def test_before_signers_must_all_agree_before_the_holder_completes(runtime: Runt
 def test_after_signers_sign_in_order_and_the_last_completes_the_held_submission(runtime: Runtime, approve: str
                                                                                 ) -> None:
     window, w2, w3 = (runtime.actor(u) for u in ("window", "window2", "window3"))
-    signers.add_signers(runtime.db, approve, ["window2", "window3"], SignerKind.AFTER, None, window)
+    signers.add_signers(runtime.db, approve, ["window2", "window3"], SignerKind.AFTER, "请会签", window)
     assert _inbox(runtime, "window2") == []  # not its turn before the holder submits
     held = runtime.complete(approve, APPROVE, window)
     assert held.status == "running" and [t.id for t in held.open_tasks] == [approve]
@@ -96,7 +96,7 @@ def test_after_signers_sign_in_order_and_the_last_completes_the_held_submission(
 
 def test_an_after_signer_who_disagrees_gives_the_task_back_to_the_holder(runtime: Runtime, approve: str) -> None:
     window, w2 = runtime.actor("window"), runtime.actor("window2")
-    signers.add_signers(runtime.db, approve, ["window2"], SignerKind.AFTER, None, window)
+    signers.add_signers(runtime.db, approve, ["window2"], SignerKind.AFTER, "请会签", window)
     runtime.complete(approve, APPROVE, window)
     record = signers.sign(runtime, approve, "disagree", "不同意", w2)
     assert record["held"] is None
@@ -106,18 +106,18 @@ def test_an_after_signer_who_disagrees_gives_the_task_back_to_the_holder(runtime
 def test_refusals(runtime: Runtime, approve: str) -> None:
     window, w2 = runtime.actor("window"), runtime.actor("window2")
     with pytest.raises(FormInvalid):
-        signers.add_signers(runtime.db, approve, ["window"], SignerKind.BEFORE, None, window)  # oneself
+        signers.add_signers(runtime.db, approve, ["window"], SignerKind.BEFORE, "请会签", window)  # oneself
     with pytest.raises(Forbidden):
-        signers.add_signers(runtime.db, approve, ["zhujian"], SignerKind.BEFORE, None, window)  # outside the lane
+        signers.add_signers(runtime.db, approve, ["zhujian"], SignerKind.BEFORE, "请会签", window)  # outside the lane
     with pytest.raises(NotFound):
-        signers.add_signers(runtime.db, approve, ["nobody"], SignerKind.BEFORE, None, window)
+        signers.add_signers(runtime.db, approve, ["nobody"], SignerKind.BEFORE, "请会签", window)
     with pytest.raises(NotFound):  # who may not see the task is told it does not exist
-        signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, None, runtime.actor("zhujian"))
-    signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, None, window)
+        signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", runtime.actor("zhujian"))
+    signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window)
     with pytest.raises(Forbidden):  # someone not the holder (w2 is a colleague, but the task is window's)
-        signers.add_signers(runtime.db, approve, ["window3"], SignerKind.BEFORE, None, w2)
+        signers.add_signers(runtime.db, approve, ["window3"], SignerKind.BEFORE, "请会签", w2)
     with pytest.raises(Conflict):
-        signers.add_signers(runtime.db, approve, ["window2"], SignerKind.AFTER, None, window)  # already open
+        signers.add_signers(runtime.db, approve, ["window2"], SignerKind.AFTER, "请会签", window)  # already open
     [row] = signers.signing(runtime.db, approve, window)["signers"]
     with pytest.raises(Forbidden):
         signers.remove_signer(runtime, approve, row["id"], None, w2)  # only the holder removes
@@ -126,6 +126,30 @@ def test_refusals(runtime: Runtime, approve: str) -> None:
         signers.remove_signer(runtime, approve, row["id"], None, window)  # signed: cannot be removed
     with pytest.raises(NotFound):
         signers.remove_signer(runtime, approve, row["id"] + 99, None, window)
+
+
+@pytest.mark.parametrize("reason", [None, "", "   ", "长" * 501, 42, "\x00"])
+def test_adding_a_signer_or_entrusting_needs_a_reason(runtime: Runtime, approve: str, reason: object) -> None:
+    """加签 and 委派 say why, as 退回 and 撤回 do: refused (422 naming /reason) before anything is written."""
+    window = runtime.actor("window")
+    with pytest.raises(FormInvalid) as added:
+        signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, reason, window)
+    with pytest.raises(FormInvalid) as entrusted:
+        signers.entrust(runtime.db, approve, "window2", reason, window)
+    assert list(added.value.fields) == list(entrusted.value.fields) == ["/reason"]
+    record = signers.signing(runtime.db, approve, window)
+    assert record["signers"] == record["delegations"] == []
+    assert _kinds(runtime, approve) == [EventKind.TASK_READY]  # not even claimed on the way
+
+
+def test_the_reason_is_kept_with_the_signer_and_in_the_history(runtime: Runtime, approve: str) -> None:
+    window = runtime.actor("window")
+    record = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "  涉及消防，请会签 ", window)
+    assert record["signers"][0]["reason"] == "涉及消防，请会签"
+    with runtime.db.read() as session:
+        detail = session.scalar(select(Event.detail).where(Event.task_id == approve,
+                                                           Event.kind == EventKind.SIGNERS_ADDED))
+    assert detail["reason"] == "涉及消防，请会签"
 
 
 def test_removing_a_signer_who_has_not_acted(runtime: Runtime, approve: str) -> None:
@@ -140,7 +164,7 @@ def test_removing_a_signer_who_has_not_acted(runtime: Runtime, approve: str) -> 
 
 def test_removing_the_last_after_signer_completes_the_held_submission(runtime: Runtime, approve: str) -> None:
     window = runtime.actor("window")
-    [row] = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.AFTER, None, window)["signers"]
+    [row] = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.AFTER, "请会签", window)["signers"]
     view = runtime.complete(approve, APPROVE, window)
     signers.remove_signer(runtime, approve, row["id"], "改由本人负责", window)
     assert runtime.instance(view.id, window).status == "completed"
@@ -173,7 +197,7 @@ def test_an_outside_signer_waits_for_a_supervisor(runtime: Runtime, approve: str
 
 def test_a_refused_outside_signer_never_sees_the_task(runtime: Runtime, approve: str) -> None:
     window, dispatcher = runtime.actor("window"), runtime.actor("dispatcher")
-    [row] = signers.add_signers(runtime.db, approve, ["zhujian"], SignerKind.BEFORE, None, window,
+    [row] = signers.add_signers(runtime.db, approve, ["zhujian"], SignerKind.BEFORE, "请会签", window,
                                 ask_approval=True)["signers"]
     signers.decide(runtime.db, row["id"], False, "无需住建会签", dispatcher)
     with pytest.raises(NotFound):
@@ -184,9 +208,9 @@ def test_a_refused_outside_signer_never_sees_the_task(runtime: Runtime, approve:
 def test_entrusted_task_comes_back_to_the_delegator(runtime: Runtime, approve: str) -> None:
     window, w2 = runtime.actor("window"), runtime.actor("window2")
     with pytest.raises(Forbidden):
-        signers.entrust(runtime.db, approve, "zhujian", None, window)  # same rule as 转办: the task's lane
+        signers.entrust(runtime.db, approve, "zhujian", "请代为审核", window)  # same rule as 转办: the task's lane
     with pytest.raises(FormInvalid):
-        signers.entrust(runtime.db, approve, "window", None, window)
+        signers.entrust(runtime.db, approve, "window", "请代为审核", window)
     signers.entrust(runtime.db, approve, "window2", "请代为审核", window)
     assert _inbox(runtime, "window2") == [approve] and _inbox(runtime, "window") == []
     with pytest.raises(Conflict):
@@ -220,8 +244,8 @@ def _second_task(runtime: Runtime) -> str:
 def test_a_signer_of_one_task_cannot_be_removed_through_another(runtime: Runtime, approve: str) -> None:
     window = runtime.actor("window")
     other = _second_task(runtime)
-    [row] = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, None, window)["signers"]
-    signers.add_signers(runtime.db, other, ["window3"], SignerKind.BEFORE, None, window)
+    [row] = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window)["signers"]
+    signers.add_signers(runtime.db, other, ["window3"], SignerKind.BEFORE, "请会签", window)
     with pytest.raises(NotFound):
         signers.remove_signer(runtime, other, row["id"], None, window)
     assert signers.signing(runtime.db, approve, window)["signers"][0]["state"] == "pending"
@@ -231,7 +255,7 @@ def test_a_cosigners_inbox_is_keyset_paged(runtime: Runtime, approve: str) -> No
     window = runtime.actor("window")
     tasks = [approve, _second_task(runtime), _second_task(runtime)]
     for task in tasks:
-        signers.add_signers(runtime.db, task, ["window2"], SignerKind.BEFORE, None, window)
+        signers.add_signers(runtime.db, task, ["window2"], SignerKind.BEFORE, "请会签", window)
     w2 = runtime.actor("window2")
     first, cursor = list_tasks(runtime.db, w2, TaskFilter(scope=Scope.ASSIGNED), limit=2)
     rest, end = list_tasks(runtime.db, w2, TaskFilter(scope=Scope.ASSIGNED), cursor, limit=2)

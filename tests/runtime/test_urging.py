@@ -37,15 +37,15 @@ def test_once_per_working_day_by_the_runtimes_clock_and_calendar(runtime: Runtim
     assert first.next_possible == datetime(2025, 6, 9, tzinfo=TZ)  # Monday: the weekend is no working day
     _to(datetime(2025, 6, 6, 23, 59, tzinfo=TZ))
     with pytest.raises(Conflict) as again:
-        urge(runtime.db, task, None, haiyun, TZ)
+        urge(runtime.db, task, "请尽快办理", haiyun, TZ)
     assert "2025-06-09" in again.value.message and "already urged" in again.value.message
     _to(datetime(2025, 6, 7, 9, 0, tzinfo=TZ))  # Saturday: counts for Monday
-    assert urge(runtime.db, task, None, haiyun, TZ).workday.isoformat() == "2025-06-09"
+    assert urge(runtime.db, task, "请尽快办理", haiyun, TZ).workday.isoformat() == "2025-06-09"
     _to(datetime(2025, 6, 9, 9, 0, tzinfo=TZ))
     with pytest.raises(Conflict):
-        urge(runtime.db, task, None, haiyun, TZ)
+        urge(runtime.db, task, "请尽快办理", haiyun, TZ)
     _to(datetime(2025, 6, 10, 0, 1, tzinfo=TZ))
-    assert urge(runtime.db, task, None, haiyun, TZ).urges == 3
+    assert urge(runtime.db, task, "请尽快办理", haiyun, TZ).urges == 3
 
     with runtime.db.read() as session:
         events = session.scalars(select(Event).where(Event.instance_id == case, Event.kind == EventKind.TASK_URGED)
@@ -57,44 +57,46 @@ def test_once_per_working_day_by_the_runtimes_clock_and_calendar(runtime: Runtim
 def test_the_holders_are_told_the_assignee_alone_once_claimed(runtime: Runtime) -> None:
     _to(datetime(2025, 6, 6, 10, 0, tzinfo=TZ))
     _, task = at_approval(runtime)
-    urge(runtime.db, task, None, runtime.actor("haiyun"), TZ)
+    urge(runtime.db, task, "请尽快办理", runtime.actor("haiyun"), TZ)
     [notice] = list_notifications(runtime.db, runtime.actor("window"))[0]
     assert notice["kind"] == NoticeKind.URGED and notice["task_id"] == task and "催办" in notice["text"]["zh"]
     assignment.claim(runtime.db, task, runtime.actor("window"))
     _to(datetime(2025, 6, 9, 10, 0, tzinfo=TZ))
-    assert urge(runtime.db, task, None, runtime.actor("dispatcher"), TZ).notified == 1  # a supervisor may urge too
+    assert urge(runtime.db, task, "请尽快", runtime.actor("dispatcher"), TZ).notified == 1  # supervisors too
 
 
 def test_who_may_urge(runtime: Runtime) -> None:
     _to(datetime(2025, 6, 6, 10, 0, tzinfo=TZ))
     case, task = at_approval(runtime)
     with pytest.raises(NotFound):  # another enterprise's case does not exist for it
-        urge(runtime.db, task, None, runtime.actor("fushan"), TZ)
+        urge(runtime.db, task, "请尽快办理", runtime.actor("fushan"), TZ)
     with pytest.raises(NotFound):
         urgeable(runtime.db, case, runtime.actor("fushan"), TZ)
     with pytest.raises(NotFound):  # a department that has nothing to do with the case
-        urge(runtime.db, task, None, runtime.actor("zhujian"), TZ)
+        urge(runtime.db, task, "请尽快办理", runtime.actor("zhujian"), TZ)
     with pytest.raises(Forbidden):  # the holder itself sees the task, and may not urge it
-        urge(runtime.db, task, None, runtime.actor("window"), TZ)
+        urge(runtime.db, task, "请尽快办理", runtime.actor("window"), TZ)
     assert urgeable(runtime.db, case, runtime.actor("window"), TZ) == []
-    with pytest.raises(FormInvalid):
-        urge(runtime.db, task, "长" * 501, runtime.actor("haiyun"), TZ)
+    for blank in (None, "", "  ", "长" * 501):  # 催办 says why, as 退回 and 撤回 do (422 naming /reason)
+        with pytest.raises(FormInvalid) as refused:
+            urge(runtime.db, task, blank, runtime.actor("haiyun"), TZ)
+        assert list(refused.value.fields) == ["/reason"]
     [step] = urgeable(runtime.db, case, runtime.actor("haiyun"), TZ)
     assert (step["task_id"], step["urges"], step["urged_today"]) == (task, 0, False)
-    urge(runtime.db, task, None, runtime.actor("inspector"), TZ)
+    urge(runtime.db, task, "请尽快办理", runtime.actor("inspector"), TZ)
     [step] = urgeable(runtime.db, case, runtime.actor("haiyun"), TZ)
     assert (step["urges"], step["urged_today"]) == (1, True)
     runtime.complete(task, {"decision": "approved", "comment": "同意"}, runtime.actor("window"))
     _to(datetime(2025, 6, 9, 10, 0, tzinfo=TZ))
     with pytest.raises(Conflict):  # done: nothing left to urge
-        urge(runtime.db, task, None, runtime.actor("haiyun"), TZ)
+        urge(runtime.db, task, "请尽快办理", runtime.actor("haiyun"), TZ)
     assert urgeable(runtime.db, case, runtime.actor("haiyun"), TZ) == []
 
 
 def test_urges_are_counted_in_the_inbox_and_the_dashboard(runtime: Runtime) -> None:
     _to(datetime(2025, 6, 6, 10, 0, tzinfo=TZ))
     _, task = at_approval(runtime)
-    urge(runtime.db, task, None, runtime.actor("haiyun"), TZ)
+    urge(runtime.db, task, "请尽快办理", runtime.actor("haiyun"), TZ)
     [row] = [t for t in list_tasks(runtime.db, runtime.actor("window"), TaskFilter())[0] if t.id == task]
     assert row.urges == 1
     board = dashboard(runtime.db, runtime.actor("dispatcher"), Period(datetime(2025, 6, 1).date(),

@@ -42,7 +42,9 @@ document.querySelectorAll("button.mark-read").forEach((button) => {
 document.querySelectorAll("button.urge").forEach((button) => {
   button.addEventListener("click", async () => {
     const message = document.getElementById("urge-message");
-    const response = await tongban.api("POST", button.dataset.url, {});
+    const reason = document.getElementById("urge-reason");
+    if (!reason.reportValidity()) return;  /* 催办 says why: the holders are told it */
+    const response = await tongban.api("POST", button.dataset.url, {reason: reason.value});
     if (response.status === 201) {
       button.closest("li").querySelector(".urge-count").textContent = response.body.urges;
       button.disabled = true;

@@ -23,7 +23,7 @@
     const others = document.getElementById("signer-others").value.split(/[,，\s]+/).filter(Boolean);
     const body = {mode: form.querySelector("input[name=mode]:checked").value, users: [...picked, ...others],
                   ask_approval: document.getElementById("signer-approval").checked,
-                  reason: document.getElementById("signer-reason").value || null};
+                  reason: document.getElementById("signer-reason").value};
     reloadOr(await tongban.api("POST", form.dataset.url, body), 201);
   });
 
@@ -31,7 +31,7 @@
     const user = document.getElementById("entrust-to").value;
     if (!user) return;
     const response = await tongban.api("POST", form.dataset.url,
-                                       {user, reason: document.getElementById("entrust-reason").value || null});
+                                       {user, reason: document.getElementById("entrust-reason").value});
     if (response.status === 204) window.location.href = "/inbox"; else alert(response.body.message);
   });
 
