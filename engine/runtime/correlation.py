@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import and_, func, select
@@ -81,6 +82,9 @@ def correlate(rt: Runtime, message: Any, key: Any, payload: Any, actor: Actor) -
             result.skipped[str(instance_id)] = exc.message
     if not waiting:
         result.started = [_start(rt, version_id, name, payload, actor) for version_id in _starting(rt, name)]
+    if waiting and not result.delivered:
+        raise Conflict(f"等待消息“{name}”的办件都未能接收 (none of the cases waiting for message {name!r} could take "
+                       "it)", {f"/cases/{case}": [why] for case, why in result.skipped.items()})
     if not result.delivered and not result.started:
         raise Conflict(f"没有办件在等待消息“{name}”{f'（相关键 {key}）' if key else ''}，也没有流程由它发起 "
                        f"(no case waits for message {name!r}{f' with key {key!r}' if key else ''}, and no process "
@@ -112,8 +116,12 @@ def _start(rt: Runtime, version_id: int, name: str, payload: Any, actor: Actor) 
     data = {**preset, **data}
     workflow = state.new_workflow(compiled)
     workflow.get_next_task(state=TaskState.READY).data.update(data)
-    workflow.do_engine_steps()
-    workflow.send_event(BpmnEvent(MessageEventDefinition(name), data))
+    try:
+        workflow.do_engine_steps()  # to the message start event, which waits
+        workflow.send_event(BpmnEvent(MessageEventDefinition(name), data))
+    except SpiffWorkflowException as exc:
+        raise Conflict(f"流程 {compiled.manifest.key} 未能由消息“{name}”发起 (the message could not start "
+                       f"{compiled.manifest.key!r}: {exc})") from None
     events = [{"kind": EventKind.STARTED, "element_id": compiled.start_event,
                "detail": {"process": compiled.manifest.key, "version": version_no,
                           "changes": changes.submission({}, data), "message": name}},

@@ -137,3 +137,18 @@ def test_a_key_expression_is_checked_at_validate() -> None:
     problems = validate(workspace({"t_corr.bpmn": _waiter("__import__('os')")}, FORMS, key="t_corr"))
     assert [(p.element_id, "correlationKey" in p.message) for p in problems if p.severity == "error"] == [
         ("permit", True)]
+
+
+def test_a_suspended_waiting_case_is_skipped_and_told(runtime: Runtime) -> None:
+    deploy(runtime)
+    admin = runtime.actor("admin")
+    held = begin(runtime, "t_corr", {"credit_code": "K1"})
+    runtime.suspend(held.id, admin)
+    with pytest.raises(Conflict) as none_took:
+        runtime.correlate("permit_issued", "K1", {}, admin)
+    assert list(none_took.value.fields) == [f"/cases/{held.id}"]
+    other = begin(runtime, "t_corr", {"credit_code": "K1"})
+    result = runtime.correlate("permit_issued", "K1", {}, admin)
+    assert [v.id for v in result.delivered] == [other.id] and list(result.skipped) == [str(held.id)]
+    runtime.resume(held.id, admin)
+    assert [v.id for v in runtime.correlate("permit_issued", "K1", {}, admin).delivered] == [held.id]
