@@ -15,8 +15,10 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 from engine.base.settings import Settings, SettingsInvalid
+from engine.case.notifications import UNREAD_SHOWN, unread_count
 from engine.people.access import Actor, is_applicant, may_administer, may_design, may_supervise
 
+from ..security import runtime
 from . import admin, auth, cases, designer, inbox, oidc, portal, public, supervision
 from .labels import page_labels
 
@@ -117,4 +119,6 @@ def install(app: Flask, settings: Settings) -> None:
     @app.context_processor
     def _page_context() -> dict[str, object]:
         user = auth.page_actor() if "token" in session else None
-        return {"current_user": user, "can": menu_flags(user), "tz": settings.timezone, "lang": str(get_locale())}
+        unread = unread_count(runtime().db, user) if user else 0  # the header's badge, on every page
+        return {"current_user": user, "can": menu_flags(user), "tz": settings.timezone, "lang": str(get_locale()),
+                "unread": unread, "unread_shown": UNREAD_SHOWN}

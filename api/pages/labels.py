@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _
 from flask_babel.speaklater import LazyString
 
 from engine.base.vocabulary import EventKind, InstanceStatus, Outcome, SignerKind, SignerState
+from engine.case.attachments import PREVIEWABLE
 from engine.people.audit import AuditAction
 from engine.runtime.inbox import Scope
 from engine.runtime.worklists import WorkList
@@ -126,8 +127,29 @@ AUDIT_LABELS: dict[AuditAction, LazyString] = {
 }
 
 
+#: the case page's progress bar (engine/runtime/caseview.py STAGES) and the state of each stage
+STAGE_LABELS: dict[str, LazyString] = {
+    "apply": _("申请"), "accept": _("受理"), "review": _("审查"), "decide": _("决定"), "deliver": _("送达"),
+}
+STAGE_STATE_LABELS: dict[str, LazyString] = {
+    "done": _("已完成"), "current": _("进行中"), "todo": _("未开始"), "stopped": _("未通过，办理终止"),
+}
+
+#: outcomes the case page states with the validity that runs after them, or with the reasons the decider gave
+VALIDITY_OUTCOMES = frozenset({Outcome.APPROVED})
+REASONED_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.NOT_ACCEPTED, Outcome.REVOKED})
+
+#: the engine's own bookkeeping, left out of the 办理过程 people read (the data changes have their own table)
+QUIET_EVENTS = frozenset({EventKind.DATA_CHANGED, EventKind.TIMER_CANCELLED})
+
+#: what the process did of itself in a person's step: the history names nobody beside it
+AUTOMATIC_EVENTS = frozenset({EventKind.TASK_READY, EventKind.TASK_CANCELLED, EventKind.TIMER_FIRED,
+                              EventKind.OUTCOME_SET, EventKind.ENDED, EventKind.MESSAGE_THROWN,
+                              EventKind.SERVICE_CALLED, EventKind.SERVICE_RETRY_SCHEDULED, EventKind.ERROR})
+
 #: history entries whose reason and actor the history line names (撤回 and its request; a 退回 names them by its target)
-REASONED_EVENTS = frozenset({EventKind.WITHDRAWN, EventKind.WITHDRAWAL_REQUESTED, EventKind.WITHDRAWAL_REFUSED})
+REASONED_EVENTS = frozenset({EventKind.WITHDRAWN, EventKind.WITHDRAWAL_REQUESTED, EventKind.WITHDRAWAL_REFUSED,
+                             EventKind.TERMINATED})
 
 
 def page_labels() -> dict[str, object]:
@@ -135,4 +157,6 @@ def page_labels() -> dict[str, object]:
     return {"status_labels": STATUS_LABELS, "status_filters": STATUS_FILTERS, "event_labels": EVENT_LABELS,
             "outcome_labels": OUTCOME_LABELS, "audit_labels": AUDIT_LABELS,
             "signer_labels": SIGNER_LABELS, "Status": InstanceStatus, "WorkList": WorkList,
-            "reasoned_events": REASONED_EVENTS}
+            "reasoned_events": REASONED_EVENTS, "quiet_events": QUIET_EVENTS, "automatic_events": AUTOMATIC_EVENTS,
+            "stage_labels": STAGE_LABELS, "stage_state_labels": STAGE_STATE_LABELS, "previewable": PREVIEWABLE,
+            "validity_outcomes": VALIDITY_OUTCOMES, "reasoned_outcomes": REASONED_OUTCOMES}

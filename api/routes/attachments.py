@@ -8,7 +8,7 @@ from flask import request, send_file
 from flask_smorest import Blueprint
 
 from engine.base.errors import FormInvalid
-from engine.case.attachments import add_attachment, add_draft, list_attachments, open_attachment
+from engine.case.attachments import PREVIEWABLE, add_attachment, add_draft, list_attachments, open_attachment
 from engine.store.blobs import with_extension
 
 from ..openapi import STORAGE_DOWN, UPLOAD_TOO_LARGE, UPLOAD_TYPE
@@ -65,7 +65,9 @@ def index(instance_id: int) -> Any:
 def download(instance_id: int, attachment_id: int) -> Any:
     view, stream = open_attachment(runtime().db, runtime().blobs, instance_id, attachment_id, actor())
     # streamed in pieces from the backend (a file, or the S3 response itself); the row knows the length
-    response = send_file(stream, mimetype=view.content_type, as_attachment=True,
+    # ?inline=1 previews a PDF or an image in the browser; anything else always downloads
+    inline = request.args.get("inline") == "1" and view.content_type in PREVIEWABLE
+    response = send_file(stream, mimetype=view.content_type, as_attachment=not inline,
                          download_name=with_extension(view.filename, view.content_type))
     response.content_length = view.size
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -136,6 +136,7 @@ class NoticeKind(StrEnum):
     ENTRUSTED = "entrusted"  # 委派: the delegate got a task, or the delegator got it back
     CARBON_COPY = "carbon_copy"  # 抄送: a case was copied to the user to read
     URGED = "urged"  # 催办: a task the user holds was urged
+    CASE_PROGRESS = "case_progress"  # the applicant: a step of its case that concerns it (case/applicantnotices.py)
 
 
 class MailState(StrEnum):
@@ -165,6 +166,7 @@ class Product(StrEnum):
     NOTICES = "notices"
     CASE_FACTS = "case_facts"
     DOCUMENTS = "documents"
+    APPLICANT_NOTICES = "applicant_notices"
     CARBON_COPIES = "carbon_copies"
     FUND_LEDGER = "fund_ledger"
 

@@ -23,6 +23,9 @@ from engine.store.blobs import BlobStore
 from engine.store.db import Database
 from engine.store.models import Attachment, Event, HumanTask, User
 
+#: the types a browser may show in a tab of its own (a preview): never HTML or SVG, which could run script
+PREVIEWABLE = frozenset({"application/pdf", "image/png", "image/jpeg"})
+
 
 @dataclass
 class AttachmentView:

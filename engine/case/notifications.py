@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -87,3 +87,15 @@ def mark_read(db: Database, notification_id: int, actor: Actor) -> dict[str, Any
         if row is None:
             raise NotFound(f"通知不存在 (no notification {notification_id})")
         return _view(row)
+
+
+#: the header shows up to this many unread notices ("99+" beyond): the count stops there, whatever the backlog
+UNREAD_SHOWN = 99
+
+
+def unread_count(db: Database, actor: Actor) -> int:
+    """How many of the caller's notices are unread, up to UNREAD_SHOWN + 1 (every page's header asks: the
+    partial index on unread rows answers it without reading the notices)."""
+    mine = select(Notification.id).where(notification_visible(actor), Notification.read_at.is_(None))
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(mine.limit(UNREAD_SHOWN + 1).subquery())) or 0

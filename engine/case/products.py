@@ -27,7 +27,7 @@ from typing import Protocol
 from sqlalchemy import Connection
 
 from engine.base.vocabulary import Product
-from engine.case import carboncopy, casefacts, documents, ledger, notifications
+from engine.case import applicantnotices, carboncopy, casefacts, documents, ledger, notifications
 from engine.case.output import StepOutput
 from engine.definitions.compiler import CompiledProcess
 
@@ -42,13 +42,14 @@ REGISTRY: dict[Product, SideProduct] = {
     Product.NOTICES: lambda conn, out: notifications.raise_requested(conn, out),
     Product.CASE_FACTS: lambda conn, out: casefacts.record(conn, out),
     Product.DOCUMENTS: lambda conn, out: documents.issue(conn, out),
+    Product.APPLICANT_NOTICES: lambda conn, out: applicantnotices.record(conn, out),  # after the documents it names
     Product.CARBON_COPIES: lambda conn, out: carboncopy.record(conn, out),  # 抄送 of the elements' `cc`
     Product.FUND_LEDGER: lambda conn, out: ledger.post(conn, out),  # may refuse the step (422)
 }
 
 #: run for every process; the rest only where a process.yaml lists them under `products:`
 ALWAYS_ON: frozenset[Product] = frozenset({Product.NOTICES, Product.CASE_FACTS, Product.DOCUMENTS,
-                                           Product.CARBON_COPIES})
+                                           Product.APPLICANT_NOTICES, Product.CARBON_COPIES})
 
 #: what a process.yaml without `products:` gets besides the always-on ones: the products its elements ask for
 IMPLIED: dict[Product, Callable[[CompiledProcess], bool]] = {Product.FUND_LEDGER: ledger.has_ledger}

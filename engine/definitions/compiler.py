@@ -62,6 +62,9 @@ OUTCOME_PROPERTY = "outcome"  # the case outcome an element sets on completion (
 #: `true` on the element whose completion means an office has accepted the case (受理, 视为受理, 容缺受理): from
 #: then on the applicant may only *ask* to withdraw (engine/runtime/withdrawal.py)
 ACCEPTS_PROPERTY = "accepts"
+#: what the applicant is told when the element issues its documents or its task becomes the applicant's:
+#: `false` says nothing, any other text replaces the default line (engine/case/applicantnotices.py)
+NOTIFY_APPLICANT_PROPERTY = "notifyApplicant"
 #: `false` on a user task forbids sending a case back to it / from it (退回, engine/runtime/returns.py)
 RETURN_TO_PROPERTY = "allowReturnTo"
 RETURN_FROM_PROPERTY = "allowReturnFrom"
@@ -113,6 +116,8 @@ class CompiledProcess:
     acceptance_elements: frozenset[str] = frozenset()
     #: element id → whom its completion copies the case to (its `cc` property, engine/definitions/copies.py)
     cc_elements: dict[str, Recipients] = field(default_factory=dict)
+    #: element id → its `notifyApplicant` property, where it has one
+    applicant_notice_elements: dict[str, str] = field(default_factory=dict)
 
 
 def _message_of(start: Any) -> str | None:
@@ -343,6 +348,7 @@ class ParsedWorkspace:
             outcome_elements=self.outcome_elements(bundle),
             acceptance_elements=frozenset(self.flagged_elements(bundle, ACCEPTS_PROPERTY)),
             cc_elements=self.cc_elements(bundle),
+            applicant_notice_elements=self.valued_elements(bundle, NOTIFY_APPLICANT_PROPERTY),
         )
 
     def document_elements(self, bundle: Files) -> dict[str, list[str]]:
@@ -359,10 +365,7 @@ class ParsedWorkspace:
 
     def outcome_elements(self, bundle: Files) -> dict[str, str]:
         """Element id → the outcome it sets when it completes (its `outcome` property; the lint checks values)."""
-        return {element.get("id"): props[OUTCOME_PROPERTY]
-                for path in bundle if path in self.trees
-                for element in self.trees[path].iter()
-                if isinstance(element.tag, str) and OUTCOME_PROPERTY in (props := properties(element))}
+        return self.valued_elements(bundle, OUTCOME_PROPERTY)
 
     def cc_elements(self, bundle: Files) -> dict[str, Recipients]:
         """Element id → the recipients its `cc` property names (the lint reports entries it cannot read)."""
@@ -372,6 +375,12 @@ class ParsedWorkspace:
                  if isinstance(element.tag, str) and CC_PROPERTY in (props := properties(element))}
         return {element: recipients for element, recipients in found.items() if recipients}
 
+
+    def valued_elements(self, bundle: Files, prop: str) -> dict[str, str]:
+        """Element id → the value of its `prop`, for the elements that have one."""
+        return {element.get("id"): props[prop] for path in bundle if path in self.trees
+                for element in self.trees[path].iter()
+                if isinstance(element.tag, str) and prop in (props := properties(element))}
 
     def flagged_elements(self, bundle: Files, prop: str) -> list[str]:
         """The ids of the elements whose `prop` is `true` (the lint checks the values)."""

@@ -216,9 +216,21 @@ def role_holders(role: str, org_id: int | None, *columns: Any) -> Select[Any]:
     return query if org_id is None else query.where(User.org_id == org_id)
 
 
-def usernames(conn: Connection, events: Iterable[dict[str, Any]]) -> dict[int, str]:
-    """id → username of the people who acted in these events (for histories people read)."""
+@dataclass(frozen=True)
+class Acting:
+    """Who acted in a case's history, as people name them: the login, the person's name and their office."""
+
+    username: str
+    name: str
+    office: str | None
+
+
+def actors_of(conn: Connection, events: Iterable[dict[str, Any]]) -> dict[int, Acting]:
+    """id → who acted in these events (for histories people read), in one query."""
     ids = {e["user_id"] for e in events if e.get("user_id")}
     if not ids:
         return {}
-    return {user_id: name for user_id, name in conn.execute(select(User.id, User.username).where(User.id.in_(ids)))}
+    query = (select(User.id, User.username, User.display_name, Organisation.name)
+             .outerjoin(Organisation, Organisation.id == User.org_id).where(User.id.in_(ids)))
+    return {user_id: Acting(username, name or username, office)
+            for user_id, username, name, office in conn.execute(query)}

@@ -7,9 +7,13 @@ from `Runtime.instance_with_version`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from engine.base.vocabulary import EventKind, InstanceStatus, Outcome
 from engine.base.xmlsafe import parse_xml
+from engine.case.attachments import AttachmentView, file_fields, list_attachments
 from engine.case.history import field_titles
 from engine.definitions.compiler import BPMN_NS, CompiledProcess
 from engine.people.access import Actor
@@ -17,6 +21,43 @@ from engine.runtime.runtime import Runtime
 from engine.runtime.views import InstanceView
 
 Fields = list[tuple[str, Any]]
+Files = dict[int, AttachmentView]
+
+#: the stages every case passes (DOMAIN.md): 申请 → 受理 → 审查 → 决定 → 送达
+STAGES = ("apply", "accept", "review", "decide", "deliver")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the case's progress bar: `done`, `current`, `todo`, or `stopped` (where a refusal ended it)."""
+
+    key: str
+    state: str
+
+
+def stages(view: InstanceView, compiled: CompiledProcess) -> list[Stage]:
+    """Where a detailed case stands on 申请 → 受理 → 审查 → 决定 → 送达.
+
+    Accepted: an element flagged `accepts` completed (for a process without one, any step after the start did).
+    Decided: the case has its outcome; a case decided without being accepted (不予受理, a negative-list refusal,
+    a lapsed 补正) stops at 受理, a withdrawn or terminated one where it stood. Delivered: a document was issued
+    with or after the decision (or the case is closed).
+    """
+    completed = set((view.diagram or {}).get("completed") or ())
+    events = view.events or []
+    accepted = bool(completed & compiled.acceptance_elements) if compiled.acceptance_elements else any(
+        e["kind"] == EventKind.TASK_COMPLETED for e in events)
+    decided_at = max((datetime.fromisoformat(e["at"]) for e in events if e["kind"] == EventKind.OUTCOME_SET),
+                     default=None)
+    decided = accepted and view.outcome not in (None, Outcome.WITHDRAWN, Outcome.TERMINATED)
+    delivered = decided and (view.status == InstanceStatus.COMPLETED or (decided_at is not None and any(
+        d["issued_at"] >= decided_at for d in view.documents or ())))
+    reached = sum((True, accepted, decided, decided, delivered))  # each stage needs the ones before it
+    halted = (view.outcome is not None and not decided) or (view.status == InstanceStatus.COMPLETED and not decided)
+    following = "stopped" if halted else "current" if view.status in (InstanceStatus.RUNNING, InstanceStatus.ERROR,
+                                                                      InstanceStatus.SUSPENDED) else "todo"
+    return [Stage(key, "done" if i < reached else following if i == reached else "todo")
+            for i, key in enumerate(STAGES)]
 
 
 def diagram_xml(runtime: Runtime, ref: int | str, actor: Actor) -> str:
@@ -30,15 +71,40 @@ def diagram_xml(runtime: Runtime, ref: int | str, actor: Actor) -> str:
     raise LookupError(f"no BPMN file defines process {process_id}")  # cannot happen for a deployed version
 
 
-def labelled(view: InstanceView, compiled: CompiledProcess) -> Fields:
-    """(title, value) for each field of a detailed case's data that one of its forms asked for, in form order.
+def labelled(view: InstanceView, compiled: CompiledProcess, files: Files) -> Fields:
+    """(title, value) for each field of a detailed case's data that one of its forms asked for, in form order;
+    a file field's ids as the files themselves (name, size, link), a moment as a datetime the page formats.
 
     Bookkeeping variables of scripts and decisions have no form, so they stay out of what people read.
     """
     data = view.data or {}
     schemas = _field_schemas(compiled)
-    return [(title, shown(data[name], schemas.get(name))) for name, title in field_titles(compiled).items()
-            if name in data]
+    attached = {name for form in compiled.forms.values() for name in file_fields(form)}
+    return [(title, _files(data[name], files) if name in attached else shown(data[name], schemas.get(name)))
+            for name, title in field_titles(compiled).items() if name in data]
+
+
+def labelled_changes(rows: list[dict[str, Any]], compiled: CompiledProcess, files: Files) -> list[dict[str, Any]]:
+    """The field history (engine/case/history.py) with its old and new values shown as the forms offered them."""
+    schemas = _field_schemas(compiled)
+    attached = {name for form in compiled.forms.values() for name in file_fields(form)}
+    out = []
+    for row in rows:
+        field, *rest = row["path"].strip("/").split("/")
+        schema = schemas.get(field)
+        for part in rest:  # down a nested path: an object's property, an array's item
+            schema = (schema.get("items") if part.isdigit() else (schema.get("properties") or {}).get(part)) \
+                if isinstance(schema, dict) else None
+        whole_files = field in attached and not rest
+        out.append({**row, **{side: _files(row[side], files) if whole_files else shown(row[side], schema)
+                              for side in ("old", "new") if side in row}})
+    return out
+
+
+def _files(value: Any, files: Files) -> list[Any]:
+    """Attachment ids (one, or a list; numbers or digits) as the case's files; an id it has not is kept as sent."""
+    ids = value if isinstance(value, list) else [] if value in (None, "") else [value]
+    return [files.get(int(v), v) if isinstance(v, int | str) and str(v).isdigit() else v for v in ids]
 
 
 def _field_schemas(compiled: CompiledProcess) -> dict[str, Any]:
@@ -60,7 +126,7 @@ def shown(value: Any, schema: Any) -> Any:
         for option in schema.get("oneOf") or ():
             if isinstance(option, dict) and option.get("const") == value and option.get("title"):
                 return option["title"]
-        return value
+        return _moment(value) if isinstance(value, str) else value
     properties = schema.get("properties")
     if isinstance(value, dict) and isinstance(properties, dict):
         return {_title(properties.get(k), k): shown(v, properties.get(k)) for k, v in value.items()}
@@ -69,17 +135,43 @@ def shown(value: Any, schema: Any) -> Any:
     return value
 
 
+def _moment(text: str) -> Any:
+    """An ISO date-time with its offset (a deadline a script set) as a datetime, for the page to show in local
+    time; any other text as it is."""
+    if "T" not in text or len(text) < 19:
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return moment if moment.tzinfo is not None else text
+
+
 def _title(schema: Any, key: str) -> str:
     return str(schema.get("title") or key) if isinstance(schema, dict) else key
 
 
-def case_page(runtime: Runtime, ref: int | str, actor: Actor) -> tuple[InstanceView, Fields]:
-    """A case in detail and its labelled data: what the case page shows."""
+@dataclass(frozen=True)
+class CasePage:
+    """What the case page shows: the case in detail, its labelled data, its files and its stages."""
+
+    view: InstanceView
+    fields: Fields
+    files: list[AttachmentView]
+    stages: list[Stage]
+
+
+def case_page(runtime: Runtime, ref: int | str, actor: Actor) -> CasePage:
+    """A case in detail, its labelled data, files and stages: what the case page shows."""
     view, compiled = runtime.instance_with_version(ref, actor, detail=True)
-    return view, labelled(view, compiled)
+    files = list_attachments(runtime.db, view.id, actor)
+    by_id = {f.id: f for f in files}
+    view.history = labelled_changes(view.history or [], compiled, by_id)
+    return CasePage(view, labelled(view, compiled, by_id), files, stages(view, compiled))
 
 
 def task_page(runtime: Runtime, task_id: str, actor: Actor) -> tuple[dict[str, Any], InstanceView, Fields]:
     """A task (`Runtime.task_detail`), its case in detail and the case's labelled data: what the task page shows."""
     detail, view, compiled = runtime.task_page(task_id, actor)
-    return detail, view, labelled(view, compiled)
+    files = list_attachments(runtime.db, view.id, actor)
+    return detail, view, labelled(view, compiled, {f.id: f for f in files})

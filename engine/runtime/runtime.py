@@ -48,12 +48,13 @@ from engine.people.access import (
     may_see_internal_opinions,
     scope_instances,
 )
-from engine.people.accounts import load_actor, usernames
+from engine.people.accounts import actors_of, load_actor
 from engine.runtime import correlation, metrics, migration, returns, signers, withdrawal
 from engine.runtime.commit import Case, NewCase, Organisations, commit, task_views
 from engine.runtime.context import RunContext, in_context
 from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
 from engine.runtime.metrics import StepKind
+from engine.runtime.reasons import checked_reason
 from engine.runtime.views import InstanceView, TaskView
 from engine.store import statements
 from engine.store.blobs import BlobStore
@@ -68,6 +69,20 @@ SYSTEM = Actor(id=0, username="system", org_id=0, org_kind=OrgKind.DEPARTMENT, r
 _STATE_ZH = {HumanTaskState.COMPLETED: "完成", HumanTaskState.CANCELLED: "取消"}
 _KIND_ZH = {EventKind.SUSPENDED: "挂起", EventKind.RESUMED: "恢复", EventKind.TERMINATED: "终止",
             EventKind.RETRIED: "重试"}
+
+#: an administrator's steps on a case: the event each records and the statuses it may be taken from
+ADMIN_STEPS: dict[str, tuple[EventKind, frozenset[InstanceStatus]]] = {
+    "suspend": (EventKind.SUSPENDED, frozenset({InstanceStatus.RUNNING, InstanceStatus.ERROR})),
+    "resume": (EventKind.RESUMED, frozenset({InstanceStatus.SUSPENDED})),
+    "retry": (EventKind.RETRIED, frozenset({InstanceStatus.ERROR})),
+    "terminate": (EventKind.TERMINATED,
+                  frozenset({InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR})),
+}
+
+
+def admin_steps(actor: Actor, status: str) -> list[str]:
+    """The administrator's steps a case in `status` allows this actor (none for anyone else): the page's buttons."""
+    return [name for name, (_, allowed) in ADMIN_STEPS.items() if actor.is_admin and status in allowed]
 
 
 def compile_version(files: dict[str, str], key: str) -> CompiledProcess:
@@ -245,10 +260,11 @@ class Runtime:
             raise NotFound(f"办件不存在 (no case {ref})")
         return (row, *self.compiled_version(conn, row.version_id))
 
-    def _admin_step(self, ref: int | str, actor: Actor, allowed_from: set[InstanceStatus],
-                    kind: EventKind) -> InstanceView:
+    def _admin_step(self, ref: int | str, actor: Actor, name: str, reason: Any = None) -> InstanceView:
+        kind, allowed_from = ADMIN_STEPS[name]
         if not actor.is_admin:
             raise Forbidden("仅管理员可执行此操作 (administrators only)")
+        reason = None if reason is None else checked_reason(reason)
         with self.db.reading() as conn:
             row, version_no, compiled = self._load(conn, ref, actor)
             with_rows = {r["id"] for r in statements.open_tasks(conn, row.id)}
@@ -259,7 +275,7 @@ class Runtime:
         # a ready task whose row could not be derived (unknown org, unloaded year) is derived again on resume
         before = Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries,
                           before.messages)
-        events = [{"kind": kind}]
+        events = [{"kind": kind, "detail": {"reason": reason}} if reason else {"kind": kind}]
         if kind == EventKind.TERMINATED:
             workflow.cancel()
             events.append({"kind": EventKind.ENDED, "detail": {"outcome": InstanceStatus.TERMINATED}})
@@ -276,11 +292,11 @@ class Runtime:
 
     @in_context
     def suspend(self, ref: int | str, actor: Actor) -> InstanceView:
-        return self._admin_step(ref, actor, {InstanceStatus.RUNNING, InstanceStatus.ERROR}, EventKind.SUSPENDED)
+        return self._admin_step(ref, actor, "suspend")
 
     @in_context
     def resume(self, ref: int | str, actor: Actor) -> InstanceView:
-        return self._admin_step(ref, actor, {InstanceStatus.SUSPENDED}, EventKind.RESUMED)
+        return self._admin_step(ref, actor, "resume")
 
     @in_context
     def retry(self, ref: int | str, actor: Actor) -> InstanceView:
@@ -289,12 +305,13 @@ class Runtime:
         The case stays on its version; a failed script or service task is reset to its input data and
         re-run, a task whose row could not be derived (organisation, deadline) is derived again.
         """
-        return self._admin_step(ref, actor, {InstanceStatus.ERROR}, EventKind.RETRIED)
+        return self._admin_step(ref, actor, "retry")
 
     @in_context
-    def terminate(self, ref: int | str, actor: Actor) -> InstanceView:
-        return self._admin_step(ref, actor, {InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR},
-                                EventKind.TERMINATED)
+    def terminate(self, ref: int | str, actor: Actor, reason: Any = None) -> InstanceView:
+        """End the case for good; a reason, when given (the case page asks for one), is recorded and told to the
+        applicant (422 when it is blank or too long)."""
+        return self._admin_step(ref, actor, "terminate", reason)
 
     # -- 撤回 and 退回 (engine/runtime/withdrawal.py, engine/runtime/returns.py) ---------------------------
     @in_context
@@ -417,20 +434,28 @@ class Runtime:
         """A case as `row` (an instance row, or a task row with its instance) has it; in detail with `workflow`."""
         view = InstanceView(row.id, row.case_number, row.process_key, version_no, row.status,
                             row.error_message, row.error_element, outcome=row.outcome)
-        view.open_tasks = task_views(conn, self.orgs, view, statements.open_tasks(conn, row.id), actor)
+        open_rows = statements.open_tasks(conn, row.id)
+        view.open_tasks = task_views(conn, self.orgs, view, open_rows, actor)
+        view.due_at = min((r["due_at"] for r in open_rows if r.get("due_at")), default=None)
         if workflow is None:
             return view
+        view.waiting_until = statements.last_waiting_timer(conn, row.id)
         events = [{"at": e.at.isoformat(), "kind": e.kind, "task_id": e.task_id, "element_id": e.element_id,
                    "user_id": e.user_id, "detail": e.detail}
                   for e in conn.execute(select(Event).where(Event.instance_id == row.id).order_by(Event.id))]
         hidden = history.hidden_from(actor, row.enterprise_id, compiled)
-        names = usernames(conn, events)
+        acting = actors_of(conn, events)
+        names = {user_id: who.username for user_id, who in acting.items()}
         view.history = history.field_history(events, compiled, names, hidden)
         internal = frozenset() if may_see_internal_opinions(actor) else opinions.internal_fields(compiled.forms)
         view.history = opinions.withheld_history(view.history, internal)
         told = {"changes", *opinions.DETAIL_KEYS}
+        steps = history.element_names(compiled)
         for event in events:  # the changes are told by the history and the opinions by the trail, scoped there
-            event["user"] = names.get(event["user_id"])
+            who = acting.get(event["user_id"])
+            event["user"] = who.username if who else None
+            event["user_name"], event["office"] = (who.name, who.office) if who else (None, None)
+            event["element"] = steps.get(event["element_id"] or "", event["element_id"])
             if event["detail"] and not told.isdisjoint(event["detail"]):
                 event["detail"] = {k: v for k, v in event["detail"].items() if k not in told} or None
         view.events = events
@@ -438,8 +463,12 @@ class Runtime:
         view.diagram = {**diagram_state(workflow), **returns.loops(events)}
         view.withdrawal = withdrawal.describe(conn, row, compiled, workflow, actor).to_dict()
         view.documents = [d.summary() for d in documents.issued(conn, row.id, self.settings.timezone)]
-        view.opinions = [asdict(o) for o in opinions.trail(conn, row.id, history.element_names(compiled),
-                                                           may_see_internal_opinions(actor))]
+        trail = opinions.trail(conn, row.id, steps, may_see_internal_opinions(actor))
+        view.opinions = [asdict(o) for o in trail]
+        said = {(o.element_id, o.at.isoformat()): o for o in trail}
+        for event in events:  # each step's decision and opinion beside it, as far as the trail lets this actor read
+            if (o := said.get((event["element_id"], event["at"]))) and event["kind"] == o.kind:
+                event["decision"], event["opinion"] = o.decision, o.opinion
         return view
 
     @in_context

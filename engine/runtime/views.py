@@ -64,12 +64,17 @@ class InstanceView:
     outcome: str | None = None  # engine/base/vocabulary.py Outcome: approved, refused, … (None until decided)
     withdrawal: dict[str, Any] | None = None  # 撤回: what the viewer may do, the pending request (in detail)
     opinions: list[dict[str, Any]] | None = None  # the 审批流水 the caller may read (engine/case/opinions.py)
+    due_at: datetime | None = None  # the nearest deadline of its open steps, whoever holds them (the SLA countdown)
+    waiting_until: datetime | None = None  # the last of its waiting timers: a decided case's validity (in detail)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if v is not None and k != "open_tasks"}
         out["open_tasks"] = [t.to_dict() for t in self.open_tasks]
         if self.documents is not None:
             out["documents"] = [{**d, "issued_at": d["issued_at"].isoformat()} for d in self.documents]
+        for moment in ("due_at", "waiting_until"):
+            if getattr(self, moment) is not None:
+                out[moment] = getattr(self, moment).isoformat()
         if self.opinions is not None:
             out["opinions"] = [{**o, "at": o["at"].isoformat()} for o in self.opinions]
         return out

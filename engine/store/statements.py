@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Executable, bindparam, delete, exists, func, insert, select, update
 
 from engine.base.errors import Conflict
-from engine.base.vocabulary import HumanTaskState, SignerState
+from engine.base.vocabulary import HumanTaskState, SignerState, TimerKind, TimerState
 from engine.store.models import (
     Event,
     HeldSubmission,
@@ -113,6 +113,12 @@ def latest_version(conn: Connection, key: str) -> Any | None:
 def open_tasks(conn: Connection, instance_id: int) -> list[dict[str, Any]]:
     """The instance's ready task rows, oldest first."""
     return [dict(r) for r in conn.execute(OPEN_TASKS_OF, {"instance_id": instance_id}).mappings()]
+
+
+def last_waiting_timer(conn: Connection, instance_id: int) -> datetime | None:
+    """When the last of the case's waiting timers is due (a decided case's validity, say); None without one."""
+    return conn.execute(select(func.max(Timer.due_at)).where(
+        Timer.instance_id == instance_id, Timer.state == TimerState.WAITING, Timer.kind == TimerKind.TIMER)).scalar()
 
 
 def insert_instance(conn: Connection, values: dict[str, Any]) -> int:

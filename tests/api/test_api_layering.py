@@ -161,7 +161,7 @@ def test_the_inbox_tabs_and_case_filters_come_from_the_engine(runtime: Runtime, 
 def _badge_and_history(page: str) -> tuple[tuple[str, str], list[str]]:
     badge = re.search(r'<span class="badge status-(\w+)">([^<]*)</span>', page)
     history = re.search(r'<ol class="history">(.*?)</ol>', page, re.S)
-    return badge.groups(), re.findall(r"</time> ([^<]+?)\s*(?:<code>|</li>)", history.group(1))
+    return badge.groups(), re.findall(r'<span class="what">([^<]+)</span>', history.group(1))
 
 
 def test_a_case_page_labels_its_status_and_history(runtime: Runtime, client: FlaskClient) -> None:

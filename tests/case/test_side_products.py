@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.base.errors import FormInvalid
 from engine.base.vocabulary import Product
-from engine.case import carboncopy, casefacts, documents, ledger, notifications, products
+from engine.case import applicantnotices, carboncopy, casefacts, documents, ledger, notifications, products
 from engine.definitions.compiler import ParsedWorkspace
 from engine.definitions.registry import validate
 from engine.runtime import runtime as runtime_module
@@ -50,15 +50,17 @@ def _problems(key: str, products_line: str | None) -> list[Any]:
 
 
 def test_the_registry_holds_every_product_once_in_the_order_a_step_writes_them() -> None:
-    assert list(products.REGISTRY) == [Product.NOTICES, Product.CASE_FACTS, Product.DOCUMENTS, Product.CARBON_COPIES,
-                                       Product.FUND_LEDGER]
-    assert {Product.NOTICES, Product.CASE_FACTS, Product.DOCUMENTS, Product.CARBON_COPIES} == products.ALWAYS_ON
+    assert list(products.REGISTRY) == [Product.NOTICES, Product.CASE_FACTS, Product.DOCUMENTS,
+                                       Product.APPLICANT_NOTICES, Product.CARBON_COPIES, Product.FUND_LEDGER]
+    assert {Product.NOTICES, Product.CASE_FACTS, Product.DOCUMENTS, Product.APPLICANT_NOTICES,
+            Product.CARBON_COPIES} == products.ALWAYS_ON
 
 
 def test_the_fund_ledger_is_the_fund_processes_own_and_unknown_to_the_runtime() -> None:
     ws = ParsedWorkspace(repo_files())
     chosen = {m.key: products.names(ws.compile(m)) for m in ws.manifests}
-    always = [Product.NOTICES, Product.CASE_FACTS, Product.DOCUMENTS, Product.CARBON_COPIES]
+    always = [Product.NOTICES, Product.CASE_FACTS, Product.DOCUMENTS, Product.APPLICANT_NOTICES,
+              Product.CARBON_COPIES]
     assert chosen == {key: always + ([Product.FUND_LEDGER] if key.startswith("lyjj_") else []) for key in chosen}
     assert {m.key: m.products for m in ws.manifests if m.products is not None} == {
         "lyjj_contribution": (Product.FUND_LEDGER,), "lyjj_project": (Product.FUND_LEDGER,)}
@@ -103,6 +105,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     for module, name, label in ((notifications, "raise_requested", Product.NOTICES),
                                 (casefacts, "record", Product.CASE_FACTS), (documents, "issue", Product.DOCUMENTS),
+                                (applicantnotices, "record", Product.APPLICANT_NOTICES),
                                 (carboncopy, "record", Product.CARBON_COPIES), (ledger, "post", Product.FUND_LEDGER)):
         real = getattr(module, name)
 
@@ -119,10 +122,10 @@ def test_every_step_runs_the_always_on_products_and_only_the_fund_processes_the_
     put(runtime, "t_fund", _posting("t_fund", "credit"), FORMS, extra=_manifest("t_fund", "products: [fund_ledger]"))
     case = begin(runtime, "t_fund", {"fund_code": "BDQ-01", "source": "pledge", "amount": 10, "category": "lift"})
     do(runtime, "secretariat", case.id, "post", {})
-    assert calls == ["notices", "case_facts", "documents", "carbon_copies", "fund_ledger"] * 2
+    assert calls == ["notices", "case_facts", "documents", "applicant_notices", "carbon_copies", "fund_ledger"] * 2
     calls.clear()
     runtime.start("sample_approval", {"title": "办公用房改造", "amount": 50_000}, runtime.actor("haiyun"))
-    assert calls == ["notices", "case_facts", "documents", "carbon_copies"]
+    assert calls == ["notices", "case_facts", "documents", "applicant_notices", "carbon_copies"]
 
 
 def test_a_refused_posting_rolls_back_the_whole_step(runtime: Runtime) -> None:

@@ -7,12 +7,26 @@
   const state = tongban.embedded("diagram-state") || {};
   const xml = await (await fetch(container.dataset.url, {credentials: "same-origin"})).text();
   const viewer = new BpmnJS({container});
-  await viewer.importXML(xml);
+  try {
+    await viewer.importXML(xml);
+  } catch (error) {  /* a version drawn without a layout (no BPMNDiagram): say so instead of failing the page */
+    viewer.destroy();
+    container.textContent = container.dataset.none || String(error.message || error);
+    container.classList.add("no-diagram");
+    container.dataset.ready = "true";
+    return;
+  }
   const canvas = viewer.get("canvas");
   const registry = viewer.get("elementRegistry");
   (state.completed || []).forEach((id) => registry.get(id) && canvas.addMarker(id, "done"));
   (state.active || []).forEach((id) => registry.get(id) && canvas.addMarker(id, "active"));
   (state.returned_from || []).forEach((id) => registry.get(id) && canvas.addMarker(id, "returned"));  /* 退回 */
   canvas.zoom("fit-viewport");
+  /* at phone width the whole process cannot be read: folded away, fitted again when unfolded */
+  const box = document.getElementById("diagram-box");
+  if (box) {
+    box.addEventListener("toggle", () => { if (box.open) { canvas.resized(); canvas.zoom("fit-viewport"); } });
+    if (window.matchMedia("(max-width: 760px)").matches) box.open = false;
+  }
   container.dataset.ready = "true";  /* markers are in place (tests and screen readers wait for this) */
 })();
