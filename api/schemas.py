@@ -281,6 +281,23 @@ class MessageRequest(Schema):
     payload = fields.Raw(load_default=None)
 
 
+class CorrelatedMessageRequest(MessageRequest):
+    key = Text(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
+        "description": "the correlation key: the value a waiting catch event's `correlationKey` gave; none for "
+                       "the waits without a key (and for a message start event)"})
+
+
+class CorrelatedSchema(Schema):
+    message = Text(required=True)
+    key = Text(allow_none=True)
+    delivered = fields.List(fields.Nested(InstanceSummary), required=True, metadata={
+        "description": "the cases that were waiting for it with this key"})
+    started = fields.List(fields.Nested(InstanceSummary), required=True, metadata={
+        "description": "the cases its message start events started (only when no case was waiting)"})
+    skipped = fields.Dict(keys=Text(), values=Text(), required=True, metadata={
+        "description": "case id → why a waiting case could not take it (suspended, or stepped past it)"})
+
+
 class AttachmentSchema(Schema):
     id = fields.Integer()
     instance_id = fields.Integer(allow_none=True)  # None: an upload not yet bound to a case

@@ -49,7 +49,7 @@ from engine.people.access import (
     scope_instances,
 )
 from engine.people.accounts import actors_of, load_actor
-from engine.runtime import metrics, migration, returns, signers, withdrawal
+from engine.runtime import correlation, metrics, migration, returns, signers, withdrawal
 from engine.runtime.commit import Case, NewCase, Organisations, commit, task_views
 from engine.runtime.context import RunContext, in_context
 from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
@@ -273,7 +273,8 @@ class Runtime:
         workflow = self._workflow(row, compiled)
         before = Snapshot.of(workflow)
         # a ready task whose row could not be derived (unknown org, unloaded year) is derived again on resume
-        before = Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries)
+        before = Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries,
+                          before.messages)
         events = [{"kind": kind, "detail": {"reason": reason}} if reason else {"kind": kind}]
         if kind == EventKind.TERMINATED:
             workflow.cancel()
@@ -403,6 +404,12 @@ class Runtime:
                            {"message": ["not awaited"]}) from None
         events = [{"kind": EventKind.MESSAGE_RECEIVED, "detail": {"message": message}}]
         return self._commit(row, compiled, version_no, self._run(workflow, events, since), actor, before)
+
+    @in_context
+    def correlate(self, message: Any, key: Any, payload: Any, actor: Actor) -> correlation.Correlated:
+        """A message by name and correlation key to every case waiting for it, or the cases it starts
+        (engine/runtime/correlation.py)."""
+        return correlation.correlate(self, message, key, payload, actor)
 
     @in_context
     def instance(self, ref: int | str, actor: Actor, detail: bool = False) -> InstanceView:

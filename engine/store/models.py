@@ -380,6 +380,21 @@ class Timer(Base):
     ended_at: Mapped[datetime | None]
 
 
+class MessageWait(Base):
+    """A message catch event a case waits at (derived from its state, like timers): what delivering a message by
+    name and correlation key looks up (engine/runtime/correlation.py). `key` is the value of the element's
+    `correlationKey` expression over the case data when it began to wait; None when it has none."""
+
+    __tablename__ = "message_waits"
+    __table_args__ = (Index("ix_message_waits_message_key", "message", "key", "instance_id"),)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message: Mapped[str] = mapped_column(String(200), primary_key=True)  # an event-based gateway waits for several
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
 class OutboxEntry(Base):
     """A case whose automatic steps a step left to a worker (scale-out mode): written in that step's transaction,
     removed by the transaction that runs them (engine/background/outbox.py).
