@@ -23,6 +23,7 @@ from engine.store.models import (
     HeldSubmission,
     HumanTask,
     Instance,
+    MessageWait,
     Organisation,
     OutboxEntry,
     ProcessVersion,
@@ -43,7 +44,8 @@ INSTANCE_COLUMNS = (
 
 TASK_WITH_INSTANCE = (
     select(HumanTask.id.label("task_id"), HumanTask.state.label("task_state"), HumanTask.role, HumanTask.org_id,
-           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, *INSTANCE_COLUMNS)
+           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, HumanTask.due_at, HumanTask.warn_at,
+           HumanTask.completed_at, *INSTANCE_COLUMNS)
     .join(Instance, Instance.id == HumanTask.instance_id)
     .where(HumanTask.id == bindparam("task_id"))
 )
@@ -82,6 +84,8 @@ END_TIMER = update(Timer).where(Timer.task_id == bindparam("tid")).values(
     state=bindparam("outcome"), ended_at=bindparam("at"), claimed_until=None)
 REARM_TIMER = update(Timer).where(Timer.task_id == bindparam("tid")).values(due_at=bindparam("due"),
                                                                            claimed_until=None)
+INSERT_MESSAGE_WAIT = insert(MessageWait)
+DELETE_MESSAGE_WAIT = delete(MessageWait).where(MessageWait.task_id == bindparam("tid"))
 INSERT_EVENT = insert(Event)
 #: rows a multi-row VALUES statement carries at most (each row's columns are bound parameters; PostgreSQL takes
 #: 65,535 a statement): a step beyond it — a multi-instance task of hundreds — goes back to `executemany`
@@ -171,6 +175,13 @@ def close_signers(conn: Connection, at: datetime, cancelled: list[str]) -> None:
                                           TaskSigner.state.in_(OPEN_SIGNER_STATES))
                  .values(state=SignerState.CANCELLED, acted_at=at))
     conn.execute(delete(HeldSubmission).where(HeldSubmission.task_id.in_(cancelled)))
+
+
+def write_message_waits(conn: Connection, new: list[dict[str, Any]], gone: Iterable[str]) -> None:
+    """The message catch events a step began to wait at, and the ones it left (caught, or cancelled with their
+    scope): the rows message correlation looks up."""
+    _rows(conn, INSERT_MESSAGE_WAIT, new)
+    _rows(conn, DELETE_MESSAGE_WAIT, [{"tid": t} for t in gone])
 
 
 def write_timers(conn: Connection, at: datetime, new: list[dict[str, Any]], ended: dict[str, str],
