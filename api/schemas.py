@@ -88,6 +88,9 @@ class TaskSchema(Schema):
     due_soon = fields.Boolean()  # past its SLA warning time, not yet overdue
     supervised = fields.Boolean()  # 督办: marked by the SLA sweep when it went overdue
     urges = fields.Integer(metadata={"description": "催办: how many times the applicant or a supervisor urged it"})
+    assignee = Text(allow_none=True, metadata={"description": "who holds it (display name); null: nobody yet"})
+    entrusted_by = Text(allow_none=True, metadata={"description": "委派: who entrusted it to its assignee, while open"})
+    claimable = fields.Boolean(metadata={"description": "the caller may claim it"})
 
 
 class InstanceSummary(Schema):
@@ -242,6 +245,9 @@ class TaskDetail(Schema):
     role = Text(allow_none=True)
     org = Text(allow_none=True)
     assignee_id = fields.Integer(allow_none=True)
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "the task's deadline (dueDate)"})
+    warn_at = fields.DateTime(allow_none=True, metadata={"description": "its SLA warning time (warnAt)"})
+    completed_at = fields.DateTime(allow_none=True, metadata={"description": "when it was completed (null: open)"})
     form = Text(allow_none=True)
     schema = fields.Dict(allow_none=True)
     ui_schema = fields.Dict(allow_none=True)
@@ -279,6 +285,23 @@ class CommentSchema(Schema):
 class MessageRequest(Schema):
     name = Text(required=True, validate=validate.Length(1, 200))
     payload = fields.Raw(load_default=None)
+
+
+class CorrelatedMessageRequest(MessageRequest):
+    key = Text(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
+        "description": "the correlation key: the value a waiting catch event's `correlationKey` gave; none for "
+                       "the waits without a key (and for a message start event)"})
+
+
+class CorrelatedSchema(Schema):
+    message = Text(required=True)
+    key = Text(allow_none=True)
+    delivered = fields.List(fields.Nested(InstanceSummary), required=True, metadata={
+        "description": "the cases that were waiting for it with this key"})
+    started = fields.List(fields.Nested(InstanceSummary), required=True, metadata={
+        "description": "the cases its message start events started (only when no case was waiting)"})
+    skipped = fields.Dict(keys=Text(), values=Text(), required=True, metadata={
+        "description": "case id → why a waiting case could not take it (suspended, or stepped past it)"})
 
 
 class AttachmentSchema(Schema):

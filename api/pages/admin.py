@@ -12,12 +12,13 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine.base.errors import FormInvalid, TongbanError
+from engine.base.errors import Conflict, FormInvalid, TongbanError
 from engine.base.workdays import YearTable, library_years
-from engine.definitions.catalogue import RoleCatalogue
+from engine.definitions.catalogue import Role, RoleCatalogue
 from engine.definitions.organisations import ORGANISATIONS_FILE, load_organisations
 from engine.people import administration, audit
 from engine.people.access import may_administer
@@ -68,15 +69,54 @@ def users() -> Any:
             return _done("admin_pages.users", "", exc)
         return _done("admin_pages.users", _("用户 %(name)s 已创建，初始口令（只显示这一次）：%(pw)s",
                                             name=form["username"], pw=password))
-    known = administration.directory(runtime().db, actor())
-    return render_template("admin/users.html", users=known.users, orgs=known.orgs,
-                           roles=administration.role_list(actor(), catalogue()), title=_("用户"))
+    args = request.args
+    status = {"active": False, "disabled": True}.get(args.get("status", ""))
+    known = administration.directory(runtime().db, actor(), (args.get("q") or "").strip()[:100] or None,
+                                     args.get("role") or None, status)
+    roles = administration.role_list(actor(), catalogue())
+    return render_template("admin/users.html", users=known.users, orgs=known.orgs, roles=roles,
+                           role_names=_role_names(roles), searched=bool(args.get("q") or args.get("role") or status
+                                                                        is not None), title=_("用户"))
+
+
+def _role_names(roles: list[Role]) -> dict[str, str]:
+    """Role code → its name in the page's language (a code the catalogue no longer has stays a code)."""
+    english = str(get_locale()) == "en"
+    return {r.code: r.en if english else r.zh for r in roles}
+
+
+#: the changes that ask first (what the confirmation page says, the endpoint it posts to)
+CONFIRMED = {"disable": "admin_pages.disable", "password": "admin_pages.reset_password"}
+
+
+@bp.route("/users/<string:username>/confirm/<any(disable, password):what>")
+@admin_only
+def confirm(username: str, what: str) -> Any:
+    """停用 and 重置口令 ask first, on a page of their own (no script needed): who it is, and what follows."""
+    found = next((u for u in administration.directory(runtime().db, actor(), username).users
+                  if u["username"] == username), None)
+    if found is None:
+        abort(404)
+    return render_template("admin/confirm.html", user=found, what=what, action=url_for(CONFIRMED[what],
+                           username=username), title=_("停用用户") if what == "disable" else _("重置口令"))
+
+
+def _unconfirmed(username: str, what: str) -> Response | None:
+    """A POST that did not come from the confirmation page goes there first and changes nothing."""
+    if request.form.get("confirmed") == "1":
+        return None
+    return redirect(url_for("admin_pages.confirm", username=username, what=what))
 
 
 @bp.route("/users/<string:username>/disable", methods=["POST"])
 @admin_only
 def disable(username: str) -> Response:
-    administration.disable(runtime().db, actor(), username, ip=client_ip())
+    if (ask := _unconfirmed(username, "disable")) is not None:
+        return ask
+    try:
+        administration.disable(runtime().db, actor(), username, ip=client_ip())
+    except Conflict as exc:  # oneself (an unknown user is a 404, as before)
+        return _done("admin_pages.users", "", exc)
     return _done("admin_pages.users", _("用户 %(name)s 已停用", name=username))
 
 
@@ -113,9 +153,30 @@ def audit_log() -> Any:
         flash(f"{exc.message} {'; '.join(f'{k}: {v[0]}' for k, v in exc.fields.items())}", "error")
         entries, cursor = [], None
     query = {k: v for k, v in args.items() if k != "cursor" and v}
+    entries = _named(entries)
     return render_template("admin/audit.html", entries=entries, actions=audit.ACTIONS, filters=args,
                            next_url=url_for("admin_pages.audit_log", cursor=cursor, **query) if cursor else None,
                            title=_("审计日志"))
+
+
+def _named(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Audit details as people read them: role and organisation codes by their names."""
+    roles = _role_names(administration.role_list(actor(), catalogue()))
+    orgs = {o.code: o.name for o in administration.organisations(runtime().db, actor())}
+    by_action = {audit.AuditAction.ROLES_CHANGED: roles, audit.AuditAction.ORGANISATION_CHANGED: orgs}
+
+    def name(value: Any, names: dict[str, str]) -> Any:
+        if isinstance(value, list):
+            return "、".join(names.get(v, str(v)) for v in value) or "—"
+        return names.get(value, value) if isinstance(value, str) else value
+
+    def detail(e: dict[str, Any]) -> dict[str, Any]:
+        names = {"roles": roles, "org": orgs}
+        if e["action"] in by_action:
+            names |= {"before": by_action[e["action"]], "after": by_action[e["action"]]}
+        return {k: name(v, names[k]) if k in names else v for k, v in e["detail"].items()}
+
+    return [{**e, "detail": detail(e)} for e in entries]
 
 
 def _day(value: str | None, zone: tzinfo, name: str, days_after: int = 0) -> datetime | None:
@@ -134,7 +195,8 @@ def _day(value: str | None, zone: tzinfo, name: str, days_after: int = 0) -> dat
 def change_email(username: str) -> Response:
     """Where copies of the user's notices are mailed; an empty address stops them."""
     try:
-        stored = administration.change_email(runtime().db, actor(), username, request.form.get("email"))
+        stored = administration.change_email(runtime().db, actor(), username, request.form.get("email"),
+                                             ip=client_ip())
     except TongbanError as exc:
         return _done("admin_pages.users", "", exc)
     return _done("admin_pages.users", _("用户 %(name)s 的通知邮箱已设为 %(email)s", name=username, email=stored)
@@ -144,6 +206,8 @@ def change_email(username: str) -> Response:
 @bp.route("/users/<string:username>/password", methods=["POST"])
 @admin_only
 def reset_password(username: str) -> Response:
+    if (ask := _unconfirmed(username, "password")) is not None:
+        return ask
     password = administration.reset_password(runtime().db, actor(), username, ip=client_ip())
     return _done("admin_pages.users", _("用户 %(name)s 的新口令（只显示这一次）：%(pw)s", name=username, pw=password))
 
@@ -155,7 +219,7 @@ def orgs() -> Any:
         form = request.form
         try:
             administration.ensure_organisation(runtime().db, actor(), form["code"].strip(), form["name"].strip(),
-                                               form["kind"], form.get("credit_code") or None)
+                                               form["kind"], form.get("credit_code") or None, ip=client_ip())
         except TongbanError as exc:
             return _done("admin_pages.orgs", "", exc)
         return _done("admin_pages.orgs", _("组织 %(code)s 已就绪", code=form["code"]))
@@ -171,7 +235,8 @@ def sync_orgs() -> Response:
     try:
         if not path.is_file():
             raise TongbanError(_("没有组织目录 processes/organisations.yaml"))
-        done = administration.sync_organisations(runtime().db, actor(), load_organisations(path.read_bytes()))
+        done = administration.sync_organisations(runtime().db, actor(), load_organisations(path.read_bytes()),
+                                                   ip=client_ip())
     except ValueError as exc:  # a malformed list says where
         return _done("admin_pages.orgs", "", TongbanError(str(exc)))
     except TongbanError as exc:
@@ -183,7 +248,9 @@ def sync_orgs() -> Response:
 @bp.route("/roles")
 @admin_only
 def roles() -> Any:
-    return render_template("admin/roles.html", roles=administration.role_list(actor(), catalogue()), title=_("角色"))
+    roles = administration.role_list(actor(), catalogue())
+    orgs = {o.code: o.name for o in administration.organisations(runtime().db, actor())}
+    return render_template("admin/roles.html", roles=roles, org_names=orgs, title=_("角色"))
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
@@ -199,7 +266,7 @@ def calendar() -> Any:
                 table = YearTable.from_csv(text, int(request.form.get("year") or 0))
             else:
                 table = YearTable.from_yaml(text)
-            administration.load_calendar_year(runtime().db, actor(), table)
+            administration.load_calendar_year(runtime().db, actor(), table, ip=client_ip())
         except TongbanError as exc:
             return _done("admin_pages.calendar", "", exc)
         return _done("admin_pages.calendar", _("%(year)s 年工作日安排已载入", year=table.year))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _
 from flask_babel.speaklater import LazyString
 
-from engine.base.vocabulary import EventKind, InstanceStatus, Outcome, SignerKind, SignerState
+from engine.base.vocabulary import EventKind, InstanceStatus, OrgKind, Outcome, SignerKind, SignerState
 from engine.case.attachments import PREVIEWABLE
 from engine.people.audit import AuditAction
 from engine.runtime.inbox import Scope
@@ -124,6 +124,18 @@ AUDIT_LABELS: dict[AuditAction, LazyString] = {
     AuditAction.PASSWORD_CHANGED: _("设置口令"),
     AuditAction.PASSWORD_RESET: _("重置口令"),
     AuditAction.TOKEN_REVOKED: _("吊销令牌"),
+    AuditAction.EMAIL_CHANGED: _("变更通知邮箱"),
+    AuditAction.ORGANISATION_CREATED: _("新增组织"),
+    AuditAction.ORGANISATIONS_SYNCED: _("同步组织目录"),
+    AuditAction.CALENDAR_LOADED: _("载入工作日历"),
+}
+
+
+#: an organisation's kind (the administrators' pages)
+ORG_KIND_LABELS: dict[OrgKind, LazyString] = {
+    OrgKind.ENTERPRISE: _("企业"),
+    OrgKind.DEPARTMENT: _("职能部门"),
+    OrgKind.OFFICE: _("办事机构"),
 }
 
 
@@ -156,6 +168,7 @@ def page_labels() -> dict[str, object]:
     """What the templates need to name and compare the engine's words (merged into every page's context)."""
     return {"status_labels": STATUS_LABELS, "status_filters": STATUS_FILTERS, "event_labels": EVENT_LABELS,
             "outcome_labels": OUTCOME_LABELS, "audit_labels": AUDIT_LABELS,
+            "org_kind_labels": ORG_KIND_LABELS,
             "signer_labels": SIGNER_LABELS, "Status": InstanceStatus, "WorkList": WorkList,
             "reasoned_events": REASONED_EVENTS, "quiet_events": QUIET_EVENTS, "automatic_events": AUTOMATIC_EVENTS,
             "stage_labels": STAGE_LABELS, "stage_state_labels": STAGE_STATE_LABELS, "previewable": PREVIEWABLE,

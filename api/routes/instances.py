@@ -16,6 +16,8 @@ from ..openapi import BAD_CURSOR, STEP_PRODUCT_FAILED
 from ..schemas import (
     CommentRequest,
     CommentSchema,
+    CorrelatedMessageRequest,
+    CorrelatedSchema,
     DocumentQuery,
     InstanceDetail,
     InstancePage,
@@ -82,6 +84,20 @@ for _name, _runs_on in (("suspend", False), ("resume", True), ("terminate", Fals
 @blp.alt_response(409, description="办件未在等待该消息 (the case is not running, or not waiting for this message)")
 def deliver(body: dict[str, Any], instance_id: int) -> Any:
     return runtime().deliver(instance_id, body["name"], body["payload"], actor())
+
+
+@blp.route("/messages", methods=["POST"])
+@blp.doc(security=REQUIRED, operationId="correlateMessage",
+         summary="deliver a message by name and correlation key to every case waiting for it; with none waiting, "
+                 "start the processes whose message start event it is (administrators, integrations)")
+@blp.arguments(CorrelatedMessageRequest)
+@blp.response(200, CorrelatedSchema)
+@blp.alt_response(409, description="没有办件在等待该消息，也没有流程由它发起 (no case waits for the message with this "
+                                   "key, and no process starts with it)")
+def correlate(body: dict[str, Any]) -> Any:
+    result = runtime().correlate(body["name"], body["key"], body["payload"], actor())
+    return {"message": result.message, "key": result.key, "delivered": result.delivered, "started": result.started,
+            "skipped": result.skipped}
 
 
 @blp.route("/instances/<id:instance_id>/comments", methods=["GET"])

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -65,7 +66,8 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: 
     events.extend(changes.automatic(workflow, since))
     # Events thrown for no catcher in this case leave the state (they would pile up in it).  An error nobody
     # catches ends the case in error (BPMN §10.5.4: the process ends abnormally); messages, signals and
-    # escalations go on record, by kind — routing them to other cases by correlation is not built yet.
+    # escalations go on record, by kind — a thrown message is not routed to other cases (an integration delivers
+    # one by name and correlation key: engine/runtime/correlation.py).
     uncaught = workflow.get_events()
     errors = [e for e in uncaught if isinstance(e.event_definition, ErrorEventDefinition)]
     events.extend({"kind": EventKind.MESSAGE_THROWN, "detail": _thrown(e.event_definition)}
@@ -167,14 +169,23 @@ def _timer_due(task: Task) -> datetime | None:
     return min(dues, default=None)
 
 
+def _messages(task: Task) -> list[str]:
+    """The messages a waiting task catches: its own message, or those an event-based gateway waits on."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    return [d.name for d in (getattr(definition, "event_definitions", None) or [definition])
+            if isinstance(d, MessageEventDefinition)]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The derived rows a workflow implies: ready human tasks, waiting timers (by task id) and service
-    tasks waiting for their next attempt (by attempt key) — both kinds are rows the timer sweep fires."""
+    tasks waiting for their next attempt (by attempt key) — both kinds are rows the timer sweep fires —, and the
+    message catch events it waits at (by task id: element, messages), which correlation looks up."""
 
     tasks: dict[str, Task]
     timers: dict[str, tuple[str, datetime]]
     retries: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    messages: dict[str, tuple[Task, list[str]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> Snapshot:
@@ -182,6 +193,7 @@ class Snapshot:
         tasks: dict[str, Task] = {}
         timers: dict[str, tuple[str, datetime]] = {}
         retries: dict[str, tuple[str, datetime]] = {}
+        messages: dict[str, tuple[Task, list[str]]] = {}
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
             if task.state == TaskState.READY:
                 if task.task_spec.manual:
@@ -189,9 +201,12 @@ class Snapshot:
             elif task.state == TaskState.STARTED:
                 if (attempt := servicetask.waiting(task)) is not None:
                     retries[attempt[0]] = (element_of(task), attempt[1])
-            elif (due := _timer_due(task)) is not None:
-                timers[str(task.id)] = (element_of(task), due)
-        return cls(tasks, timers, retries)
+            else:
+                if (due := _timer_due(task)) is not None:
+                    timers[str(task.id)] = (element_of(task), due)
+                if names := _messages(task):
+                    messages[str(task.id)] = (task, names)
+        return cls(tasks, timers, retries, messages)
 
 
 EMPTY = Snapshot({}, {})

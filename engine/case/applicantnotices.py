@@ -40,6 +40,8 @@ def lines(conn: Connection, out: StepOutput, by_applicant: bool) -> list[tuple[s
             say(element, f"已出具《{title}》", f"Issued to you: {title}")
     applicants = {spec.element_id: spec for spec in out.compiled.human_tasks.values()
                   if spec.role is not None and spec.role.org_kind == OrgKind.ENTERPRISE}
+    if any(e["kind"] == EventKind.RETURNED for e in out.step.events):
+        applicants = {}  # a 退回 tells the holders of the task it reopens itself, with its reason (returns.py)
     for event in out.step.events:
         if event["kind"] == EventKind.TASK_READY and not by_applicant and (
                 spec := applicants.get(event.get("element_id") or "")):

@@ -27,7 +27,7 @@ from engine.definitions.copies import Recipients
 from engine.people.access import Actor, copyable, may_be_copied, may_carbon_copy, scope_instances
 from engine.people.accounts import role_holders
 from engine.store.db import Database
-from engine.store.models import CarbonCopy, Event, HumanTask, Instance, Organisation, User
+from engine.store.models import CarbonCopy, Event, HumanTask, Instance, Organisation, User, UserRole
 
 MAX_REASON = 500
 #: one refusal for an unknown user and one the case may not be copied to: the answer tells no one who exists
@@ -167,6 +167,41 @@ def carbon_copy(db: Database, instance_id: int, wanted: Recipients, reason: str 
         users = copy_case(conn, case, recipients, actor.id, None, None, reason, now(),
                           {"roles": list(wanted.roles), "users": sorted(by_name)})
         return list(conn.execute(select(User.username).where(User.id.in_(users)).order_by(User.username)).scalars())
+
+
+#: the picker offers at most this many people (a district's staff); anyone else is still typed by username
+MAX_CHOICES = 300
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Whom an approver may copy a case to, for the page's picker: (username, display name) and role codes."""
+
+    users: list[tuple[str, str]]
+    roles: list[str]
+
+
+def choices(db: Database, instance_id: int, actor: Actor) -> Choices | None:
+    """The picker of the 抄送 form: the active people the case may be copied to (staff, the case's own enterprise;
+    not the actor) and the roles they hold. None when the actor may not copy the case — the page then shows no
+    form rather than one that is refused (the same rule `carbon_copy` applies: `access.may_carbon_copy`)."""
+    with db.reading() as conn:
+        row = conn.execute(scope_instances(select(Instance.id, Instance.enterprise_id, Instance.status)
+                                           .where(Instance.id == instance_id), actor)).first()
+        if row is None or row.status != InstanceStatus.RUNNING:
+            return None
+        tasks = conn.execute(select(HumanTask.role, HumanTask.org_id, HumanTask.assignee_id).where(
+            HumanTask.instance_id == instance_id, HumanTask.state == HumanTaskState.READY)).all()
+        if not may_carbon_copy(actor, [tuple(t) for t in tasks]):
+            return None
+        reachable = (select(User.id).join(Organisation, Organisation.id == User.org_id)
+                     .where(User.disabled.is_(False), copyable(row.enterprise_id)))
+        users = conn.execute(select(User.username, User.display_name).where(User.id.in_(reachable),
+                                                                             User.id != actor.id)
+                             .order_by(User.username).limit(MAX_CHOICES)).all()
+        roles = conn.execute(select(UserRole.role).where(UserRole.user_id.in_(reachable)).distinct()
+                             .order_by(UserRole.role)).scalars().all()
+        return Choices([(u, d or u) for u, d in users], list(roles))
 
 
 def copies_of(conn: Connection, instance_id: int) -> list[dict[str, Any]]:

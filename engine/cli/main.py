@@ -284,6 +284,7 @@ def _shown(change: dict[str, Any], side: str) -> str:
 from engine.cli import (  # noqa: E402,F401 - register commands
     accounts,
     audit,
+    correlation,
     followups,
     jobs,
     migrations,

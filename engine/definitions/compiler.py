@@ -15,6 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask as ManualTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
@@ -55,6 +56,8 @@ ORG_PROPERTY = "candidateOrg"
 ENTERPRISE_PROPERTY = "candidateEnterprise"
 DUE_PROPERTY = "dueDate"
 WARN_PROPERTY = "warnAt"
+#: on a message catch event: an expression over the case data whose value delivers a message to this case
+KEY_PROPERTY = "correlationKey"
 OUTCOME_PROPERTY = "outcome"  # the case outcome an element sets on completion (engine/base/vocabulary.py Outcome)
 #: `true` on the element whose completion means an office has accepted the case (受理, 视为受理, 容缺受理): from
 #: then on the applicant may only *ask* to withdraw (engine/runtime/withdrawal.py)
@@ -102,6 +105,8 @@ class CompiledProcess:
     start_role: Role | None
     files: Files = field(repr=False)
     start_event: str | None = None  # the BPMN id of the start event people trigger
+    #: the message a message start event starts the process with (engine/runtime/correlation.py), if it has one
+    start_message: str | None = None
     #: the process folder's document templates, and which elements issue which of them on completion
     documents: dict[str, Template] = field(default_factory=dict, repr=False)
     document_elements: dict[str, list[str]] = field(default_factory=dict)
@@ -113,6 +118,22 @@ class CompiledProcess:
     cc_elements: dict[str, Recipients] = field(default_factory=dict)
     #: element id → its `notifyApplicant` property, where it has one
     applicant_notice_elements: dict[str, str] = field(default_factory=dict)
+
+
+def _applicants_step(process_id: str, start: Any, role: Role, props: dict[str, str]) -> HumanTaskSpec:
+    """The start event people trigger with a form is the applicant's own step: made manual, it waits like a user
+    task whenever it is ready — which is only when an approver returned the case to it (退回 to the applicant:
+    SpiffWorkflow resets the start event, the applicant edits its submission on the start form and the case goes
+    on from there); `Runtime.start` runs it itself with what the applicant submitted."""
+    start.manual = True
+    return HumanTaskSpec(process_id=process_id, element_id=start.name, name=start.bpmn_name or start.name,
+                         lane=start.lane, role=role, form=props[FORM_PROPERTY], candidate_org=None,
+                         return_to=props.get(RETURN_TO_PROPERTY) != "false", return_from=False)
+
+
+def _message_of(start: Any) -> str | None:
+    definition = getattr(start, "event_definition", None)
+    return definition.name if isinstance(definition, MessageEventDefinition) else None
 
 
 class TongbanParser(SpiffBpmnParser):
@@ -320,6 +341,9 @@ class ParsedWorkspace:
                     )
         start = spec.start.outputs[0] if spec.start.outputs else None
         start_props = (getattr(start, "extensions", None) or {}).get("properties", {}) if start else {}
+        start_role = self.catalogue.role_for_lane(getattr(start, "lane", None))
+        if start is not None and start_props.get(FORM_PROPERTY) and start_role is not None:
+            human_tasks[(spec.name, start.name)] = _applicants_step(spec.name, start, start_role, start_props)
         bundle = self.bundle(manifest.key)
         return CompiledProcess(
             manifest=manifest,
@@ -329,8 +353,9 @@ class ParsedWorkspace:
             human_tasks=human_tasks,
             forms=self.forms,
             start_form=start_props.get(FORM_PROPERTY),
-            start_role=self.catalogue.role_for_lane(getattr(start, "lane", None)),
+            start_role=start_role,
             start_event=getattr(start, "bpmn_id", None),
+            start_message=_message_of(start),
             files=bundle,
             documents=templates_for(bundle, manifest.path),
             document_elements=self.document_elements(bundle),

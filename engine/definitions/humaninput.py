@@ -22,6 +22,7 @@ from engine.definitions.compiler import (
     DUE_PROPERTY,
     ENTERPRISE_PROPERTY,
     FORM_PROPERTY,
+    KEY_PROPERTY,
     NS,
     ORG_PROPERTY,
     WARN_PROPERTY,
@@ -33,8 +34,8 @@ from engine.definitions.writescope import marked_fields
 
 INPUT_MARK = "x-input"
 #: Task properties holding an expression over the task's data (deadlines, organisation, engine/case/ledger.py's entry)
-_EVALUATED = (ORG_PROPERTY, ENTERPRISE_PROPERTY, DUE_PROPERTY, WARN_PROPERTY, "ledgerSource", "ledgerAmount",
-              "ledgerFund", "ledgerCategory", "ledgerDonation")
+_EVALUATED = (ORG_PROPERTY, ENTERPRISE_PROPERTY, DUE_PROPERTY, WARN_PROPERTY, KEY_PROPERTY, "ledgerSource",
+              "ledgerAmount", "ledgerFund", "ledgerCategory", "ledgerDonation")
 _EXPRESSIONS = ("conditionExpression", "completionCondition", "loopCardinality")
 
 

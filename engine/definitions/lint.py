@@ -19,6 +19,7 @@ from engine.definitions.compiler import (
     DUE_PROPERTY,
     ENTERPRISE_PROPERTY,
     FORM_PROPERTY,
+    KEY_PROPERTY,
     NS,
     ORG_PROPERTY,
     SPIFF_NS,
@@ -193,7 +194,7 @@ def conditions_and_scripts_compile(ws: ParsedWorkspace) -> None:
                 ws.problem(path, script.getparent().get("id"), f"脚本无效 (script refused): {exc}")
         for element in process.iter():
             props = properties(element) if isinstance(element.tag, str) else {}
-            for key in (ORG_PROPERTY, ENTERPRISE_PROPERTY, DUE_PROPERTY, WARN_PROPERTY):
+            for key in (ORG_PROPERTY, ENTERPRISE_PROPERTY, DUE_PROPERTY, WARN_PROPERTY, KEY_PROPERTY):
                 if key in props:
                     try:
                         check(props[key], "eval")

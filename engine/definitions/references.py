@@ -146,6 +146,8 @@ def references_resolve(root: etree._Element) -> Iterator[Finding]:
                 if target is None:
                     if where in ("@calledElement", "@structureRef", "@itemSubjectRef", "@itemRef"):
                         continue  # another file may hold the process (the lint checks); a type may be external
+                    if where in ("loopDataInputRef", "loopDataOutputRef"):
+                        continue  # SpiffWorkflow reads an unresolved one as the name of a task data variable
                     yield owner_of(element), _say(
                         f"{name} 的 {where.lstrip('@')} 引用了不存在的元素 “{value.strip()}”",
                         f"{name} {where.lstrip('@')} refers to {value.strip()!r}, which does not exist")

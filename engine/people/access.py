@@ -17,7 +17,16 @@ from sqlalchemy import Select, and_, exists, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.base.vocabulary import OrgKind, SignerState
-from engine.store.models import CarbonCopy, HumanTask, Instance, Notification, Organisation, SavedPhrase, TaskSigner
+from engine.store.models import (
+    CarbonCopy,
+    HumanTask,
+    Instance,
+    Notification,
+    Organisation,
+    SavedFilter,
+    SavedPhrase,
+    TaskSigner,
+)
 
 #: Role codes the code itself relies on (the catalogue, processes/roles.yaml, holds them all).
 ADMIN = "admin"
@@ -104,6 +113,11 @@ def notification_visible(actor: Actor) -> ColumnElement[bool]:
 def phrases_of(actor: Actor) -> ColumnElement[bool]:
     """常用意见 are personal like notices: each user reads and deletes only their own (administrators too)."""
     return SavedPhrase.user_id == actor.id
+
+
+def filters_of(actor: Actor) -> ColumnElement[bool]:
+    """Saved inbox filters are personal too: each user lists, replaces and deletes only their own."""
+    return SavedFilter.user_id == actor.id
 
 
 def copied_to(actor: Actor) -> Branch:
@@ -234,6 +248,31 @@ def holds_task(actor: Actor, role: str | None, org_id: int | None, assignee_id: 
     """The task's holder — its assignee, or, while nobody has claimed it, whoever could claim it — is the one who
     adds and removes signers and delegates it (an administrator only for its own roles' work)."""
     return assignee_id == actor.id or (assignee_id is None and in_lane(actor, role, org_id))
+
+
+def may_claim(actor: Actor, role: str | None, org_id: int | None, assignee_id: int | None) -> bool:
+    """认领: an office's staff member takes an unclaimed task of its lane; an enterprise's own step (填写申请, 补正)
+    is filled in and submitted by whoever of the enterprise opens it, never claimed."""
+    return actor.org_kind != OrgKind.ENTERPRISE and assignee_id is None and in_lane(actor, role, org_id)
+
+
+def may_release(actor: Actor, assignee_id: int | None) -> bool:
+    """退回认领: the assignee gives its task back to the role (an administrator may free anyone's)."""
+    return actor.org_kind != OrgKind.ENTERPRISE and assignee_id is not None and (
+        assignee_id == actor.id or actor.is_admin)
+
+
+def may_hand_over(actor: Actor, role: str | None, org_id: int | None, assignee_id: int | None) -> bool:
+    """转办: the task's holder (`holds_task`) hands it to a colleague of its lane (an administrator any task);
+    never the enterprise, whose step is its own to do."""
+    return actor.org_kind != OrgKind.ENTERPRISE and (actor.is_admin or holds_task(actor, role, org_id, assignee_id))
+
+
+def task_actions(actor: Actor, role: str | None, org_id: int | None, assignee_id: int | None) -> frozenset[str]:
+    """What the task page offers the actor on an open task: "claim", "unclaim" and "delegate" (转办)."""
+    offered = {"claim": may_claim(actor, role, org_id, assignee_id), "unclaim": may_release(actor, assignee_id),
+               "delegate": may_hand_over(actor, role, org_id, assignee_id)}
+    return frozenset(name for name, allowed in offered.items() if allowed)
 
 
 def may_approve_signer(actor: Actor) -> bool:

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import ValidationError
 from marshmallow.validate import Email
-from sqlalchemy import Connection, Select, delete, select
+from sqlalchemy import Connection, Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from engine.base.clock import now
@@ -128,14 +128,28 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[dict[str, object]]:
-    """Every user with its organisation code and roles (for administrators)."""
-    rows = session.execute(select(User, Organisation.code).join(Organisation).order_by(User.username)).all()
+def list_users(session: Session, search: str | None = None, role: str | None = None,
+               disabled: bool | None = None) -> list[dict[str, object]]:
+    """Users with their organisation (code and name) and roles (for administrators): every one, or those whose
+    username, name or organisation (code or name) contains `search`, holding `role`, active or disabled."""
+    query = select(User, Organisation.code, Organisation.name).join(Organisation).order_by(User.username)
+    if search:
+        query = query.where(or_(*(c.icontains(search, autoescape=True)
+                                  for c in (User.username, User.display_name, Organisation.code, Organisation.name))))
+    if role:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if disabled is not None:
+        query = query.where(User.disabled == disabled)
+    rows = session.execute(query).all()
     roles: dict[int, list[str]] = {}
-    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
+    role_rows = select(UserRole.user_id, UserRole.role)
+    if search or role or disabled is not None:
+        role_rows = role_rows.where(UserRole.user_id.in_([u.id for u, *_ in rows]))
+    for user_id, role in session.execute(role_rows):
         roles.setdefault(user_id, []).append(role)
-    return [{"username": u.username, "display_name": u.display_name, "org": org,
-             "roles": sorted(roles.get(u.id, [])), "disabled": u.disabled, "email": u.email} for u, org in rows]
+    return [{"username": u.username, "display_name": u.display_name, "org": org, "org_name": org_name,
+             "roles": sorted(roles.get(u.id, [])), "disabled": u.disabled, "email": u.email}
+            for u, org, org_name in rows]
 
 
 def list_orgs(session: Session) -> list[Organisation]:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.base import workdays
-from engine.base.errors import Forbidden
+from engine.base.errors import Conflict, Forbidden
 from engine.base.workdays import YearTable
 from engine.definitions.catalogue import Role, RoleCatalogue
 from engine.definitions.organisations import OrganisationList
@@ -66,11 +66,13 @@ class Directory:
     orgs: list[Organisation]
 
 
-def directory(db: Database, actor: Actor) -> Directory:
-    """Users and organisations, read together (the users page needs both, the commands one of them)."""
+def directory(db: Database, actor: Actor, search: str | None = None, role: str | None = None,
+              disabled: bool | None = None) -> Directory:
+    """Users (all, or those `search`, `role` and `disabled` pick: `accounts.list_users`) and every organisation,
+    read together (the users page needs both, the commands one of them)."""
     require_administrator(actor)
     with db.read() as session:
-        return Directory(list_users(session), list_orgs(session))
+        return Directory(list_users(session, search, role, disabled), list_orgs(session))
 
 
 def organisations(db: Database, actor: Actor) -> list[Organisation]:
@@ -105,8 +107,11 @@ def _created(session: Session, actor: Actor, user: User, org_code: str, roles: I
 
 
 def disable(db: Database, actor: Actor, username: str, ip: str | None = None) -> None:
-    """Disable the account and revoke every token it holds, together: it is refused from the next request."""
+    """Disable the account and revoke every token it holds, together: it is refused from the next request. An
+    administrator never disables itself (the last one would lock everybody out of these pages)."""
     require_administrator(actor)
+    if username == actor.username:
+        raise Conflict("不能停用自己的账号 (you cannot disable your own account)", {"/username": ["yourself"]})
     with db.write() as session:
         user = disable_user(session, username)
         audit.record(session, AuditAction.USER_DISABLED, actor, username, ip)
@@ -155,26 +160,40 @@ def reset_password(db: Database, actor: Actor, username: str, password: str | No
     return password
 
 
-def change_email(db: Database, actor: Actor, username: str, address: str | None) -> str | None:
-    """Where copies of the user's notices are mailed (returned as stored); no address stops them."""
+def change_email(db: Database, actor: Actor, username: str, address: str | None,
+                 ip: str | None = None) -> str | None:
+    """Where copies of the user's notices are mailed (returned as stored); no address stops them. A change is
+    audited with before and after (the address is where a user's case notices go)."""
     require_administrator(actor)
     with db.write() as session:
-        return set_email(session, username, address)
+        before = session.scalar(select(User.email).where(User.username == username))
+        stored = set_email(session, username, address)
+        if stored != before:
+            audit.record(session, AuditAction.EMAIL_CHANGED, actor, username, ip, {"before": before, "after": stored})
+        return stored
 
 
 def ensure_organisation(db: Database, actor: Actor, code: str, name: str, kind: str,
-                        credit_code: str | None = None) -> None:
-    """The organisation `code`, created unless it exists (an existing one is left as it is)."""
+                        credit_code: str | None = None, ip: str | None = None) -> None:
+    """The organisation `code`, created unless it exists (an existing one is left as it is); a creation is audited."""
     require_administrator(actor)
     with db.write() as session:
+        existed = session.scalar(select(Organisation.id).where(Organisation.code == code)) is not None
         ensure_org(session, code, name, kind, credit_code)
+        if not existed:
+            audit.record(session, AuditAction.ORGANISATION_CREATED, actor, code, ip, {"name": name, "kind": kind})
 
 
-def sync_organisations(db: Database, actor: Actor, organisations: OrganisationList) -> OrgSync:
-    """The district's organisation list into the database, in one transaction (`tongban orgs sync`, the demo)."""
+def sync_organisations(db: Database, actor: Actor, organisations: OrganisationList, ip: str | None = None) -> OrgSync:
+    """The district's organisation list into the database, in one transaction (`tongban orgs sync`, the demo);
+    audited when it created or corrected any."""
     require_administrator(actor)
     with db.write() as session:
-        return sync_orgs(session, organisations)
+        done = sync_orgs(session, organisations)
+        if done.created or done.updated:
+            audit.record(session, AuditAction.ORGANISATIONS_SYNCED, actor, None, ip,
+                         {"created": done.created, "updated": done.updated})
+        return done
 
 
 def seed_accounts(db: Database, actor: Actor, catalogue: RoleCatalogue,
@@ -203,12 +222,15 @@ def calendar_years(db: Database, actor: Actor) -> list[CalendarYear]:
         return list(session.scalars(select(CalendarYear).order_by(CalendarYear.year)))
 
 
-def load_calendar_year(db: Database, actor: Actor, table: YearTable) -> None:
-    """Store (or replace) one year's working-day table, recorded as loaded by the actor; after the commit the
-    calendar of the runtime whose code runs now reads it at once (other processes within their cache's ttl)."""
+def load_calendar_year(db: Database, actor: Actor, table: YearTable, ip: str | None = None) -> None:
+    """Store (or replace) one year's working-day table, recorded as loaded by the actor (and audited: it moves
+    every deadline of that year); after the commit the calendar of the runtime whose code runs now reads it at
+    once (other processes within their cache's ttl)."""
     require_administrator(actor)
     with db.write() as session:
         load_year(session, table, actor.username)
+        audit.record(session, AuditAction.CALENDAR_LOADED, actor, str(table.year), ip,
+                     {"holidays": len(table.holidays), "workdays": len(table.workdays)})
     workdays.refresh()
 
 

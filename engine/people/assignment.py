@@ -6,13 +6,15 @@ the same task at the same moment cannot both win; the loser gets a conflict.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.base.clock import now
-from engine.base.errors import Conflict, Forbidden, NotFound
+from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound, TongbanError
 from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, SignerKind, SignerState
-from engine.people.access import Actor, can_see_task, may_do_task
+from engine.people.access import Actor, can_see_task, may_claim, may_do_task, may_hand_over, may_release
 from engine.people.accounts import load_actor, role_holders
 from engine.store.db import Database
 from engine.store.models import Event, HumanTask, Instance, TaskSigner, User
@@ -55,7 +57,7 @@ def claim(db: Database, task_id: str, actor: Actor) -> None:
             return  # claiming what one holds changes nothing
         if task.assignee_id is not None:
             raise Conflict("任务已被他人认领 (the task is claimed by someone else)")
-        if not may_do_task(actor, task.role, task.org_id, None):
+        if not may_claim(actor, task.role, task.org_id, None):
             raise Forbidden(f"该任务需要角色 {task.role} (task needs the role {task.role} in its organisation)")
         _assign(session, task, None, actor.id, actor, EventKind.TASK_CLAIMED)
 
@@ -65,7 +67,7 @@ def unclaim(db: Database, task_id: str, actor: Actor) -> None:
         task = _task(session, task_id, actor)
         if task.assignee_id is None:
             return
-        if task.assignee_id != actor.id and not actor.is_admin:
+        if not may_release(actor, task.assignee_id):
             raise Forbidden("只能退回自己认领的任务 (only the assignee or an administrator may release it)")
         _not_entrusted(session, task)
         _assign(session, task, task.assignee_id, None, actor, EventKind.TASK_UNCLAIMED)
@@ -75,11 +77,9 @@ def delegate(db: Database, task_id: str, username: str, actor: Actor) -> None:
     """Hand a task to a colleague who could do it: same role, same organisation."""
     with db.write() as session:
         task = _task(session, task_id, actor)
-        if task.assignee_id not in (None, actor.id) and not actor.is_admin:
-            raise Forbidden("只能转交自己认领或未认领的任务 (only your own or unclaimed tasks can be delegated)")
+        if not may_hand_over(actor, task.role, task.org_id, task.assignee_id):
+            raise Forbidden("只能转交自己认领或可认领的任务 (only your own or claimable tasks can be delegated)")
         _not_entrusted(session, task)
-        if task.assignee_id is None and not (may_do_task(actor, task.role, task.org_id, None) or actor.is_admin):
-            raise Forbidden(f"该任务需要角色 {task.role} (task needs the role {task.role})")
         try:
             target = load_actor(session, username)
         except NotFound:
@@ -97,3 +97,39 @@ def colleagues(db: Database, task_id: str, actor: Actor) -> list[dict[str, str]]
         query = (role_holders(task.role, task.org_id, User.username, User.display_name)
                  .where(User.id != actor.id).order_by(User.username))
         return [{"username": u, "display_name": d} for u, d in session.execute(query)]
+
+
+#: the most tasks one bulk claim takes (an inbox page holds 20)
+MAX_BULK_CLAIM = 50
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One task of a bulk claim: its case number and name (None for a task the caller may not see), and the
+    error that kept it from being claimed (None: claimed)."""
+
+    task_id: str
+    case_number: str | None
+    name: str | None
+    error: TongbanError | None
+
+
+def claim_many(db: Database, task_ids: list[str], actor: Actor) -> list[Claimed]:
+    """批量认领: each task claimed on its own (`claim`, its own checks and transaction), so one that someone else
+    took meanwhile, or that the caller may not claim, fails alone and the others are still claimed."""
+    if not task_ids or len(task_ids) > MAX_BULK_CLAIM:
+        raise FormInvalid(f"请选择 1 到 {MAX_BULK_CLAIM} 个任务 (select 1 to {MAX_BULK_CLAIM} tasks)",
+                          {"/tasks": [f"1..{MAX_BULK_CLAIM} task ids"]})
+    errors: dict[str, TongbanError | None] = {}
+    for task_id in dict.fromkeys(task_ids):
+        try:
+            claim(db, task_id, actor)
+            errors[task_id] = None
+        except TongbanError as exc:
+            errors[task_id] = exc
+    seen = [t for t, e in errors.items() if not isinstance(e, NotFound)]  # what the caller may know the names of
+    with db.read() as session:
+        names = {i: (c, n) for i, c, n in session.execute(
+            select(HumanTask.id, Instance.case_number, HumanTask.name)
+            .join(Instance, Instance.id == HumanTask.instance_id).where(HumanTask.id.in_(seen)))}
+    return [Claimed(t, *names.get(t, (None, None)), e) for t, e in errors.items()]

@@ -1,5 +1,6 @@
 """The audit log of accounts: logins (each method, success and failure), logouts, users created, disabled and
-enabled, their roles and organisation changed, passwords changed and reset, tokens revoked.
+enabled, their roles, organisation and notice e-mail changed, passwords changed and reset, tokens revoked — and the
+administrators' other changes: organisations created or synced, a year's working-day table loaded.
 
 `record` adds a row to the caller's session, so an entry commits with the change it describes or not at all
 (a failed log-in, which changes nothing, commits its entry alone). Rows are never updated or deleted (the
@@ -41,6 +42,10 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "password_changed"
     PASSWORD_RESET = "password_reset"
     TOKEN_REVOKED = "token_revoked"
+    EMAIL_CHANGED = "email_changed"
+    ORGANISATION_CREATED = "organisation_created"
+    ORGANISATIONS_SYNCED = "organisations_synced"
+    CALENDAR_LOADED = "calendar_loaded"
 
 
 ACTIONS = tuple(a.value for a in AuditAction)

@@ -10,6 +10,7 @@ rolls all of it back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,7 @@ from engine.case.output import StepOutput
 from engine.definitions.compiler import (
     DUE_PROPERTY,
     ENTERPRISE_PROPERTY,
+    KEY_PROPERTY,
     ORG_PROPERTY,
     WARN_PROPERTY,
     CompiledProcess,
@@ -118,6 +120,7 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
                            {"kind": EventKind.OUTCOME_SET, "detail": {"outcome": outcome, "was": was}})
     with db.writing() as conn:
         new_rows = _new_task_rows(conn, orgs, compiled, step, after, before, case.enterprise_id, at, completed_task)
+        new_waits = _new_message_waits(step, after, before, at)
         if isinstance(case, NewCase):
             instance_id, case_number = insert_numbered(
                 conn, settings.district, compiled.manifest.code, at.astimezone(settings.timezone).date(), {
@@ -143,6 +146,8 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
         header = (case_number, case.started_by, case.enterprise_id)
         new_tasks = _write(conn, settings, orgs, compiled, step, after, (instance_id, *header), new_rows, actor, at,
                            before, completed_task)
+        statements.write_message_waits(conn, [{**w, "instance_id": instance_id} for w in new_waits],
+                                       before.messages.keys() - after.messages.keys())
         _follow_up(conn, settings, case, step, instance_id, version, at)
         if view.status == InstanceStatus.RUNNING:  # only a running case shows its open tasks
             carried_over = after.tasks.keys() - {t["id"] for t in new_tasks}
@@ -237,6 +242,39 @@ def _new_task_rows(conn: Connection, orgs: Organisations, compiled: CompiledProc
                 step.events.append({"kind": EventKind.ERROR, "element_id": element_of(task),
                                     "detail": {"message": exc.message}})
     return rows
+
+
+def _new_message_waits(step: Step, after: Snapshot, before: Snapshot, at: datetime) -> list[dict[str, Any]]:
+    """Rows for the message catch events this step began to wait at, one per message, each with its correlation
+    key: the element's `correlationKey` expression over the data it waits with (engine/runtime/correlation.py).
+    One whose key cannot be worked out puts the case in its error state naming the element, as a task's deadline
+    does (a case nobody could reach by its key would wait unnoticed)."""
+    rows = []
+    for task_id, (task, names) in after.messages.items():
+        if task_id in before.messages:
+            continue
+        expression = ((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}).get(KEY_PROPERTY)
+        try:
+            key = _evaluated(KEY_PROPERTY, expression, task, _key_text) if expression else None
+        except TongbanError as exc:
+            if step.status != InstanceStatus.ERROR:
+                step.status, step.error, step.error_element = InstanceStatus.ERROR, exc.message, element_of(task)
+                step.events.append({"kind": EventKind.ERROR, "element_id": element_of(task),
+                                    "detail": {"message": exc.message}})
+            continue
+        rows.extend({"task_id": task_id, "element_id": element_of(task), "message": name[:200], "key": key,
+                     "created_at": at} for name in names)
+    return rows
+
+
+def _key_text(value: Any) -> str | None:
+    """A correlation key as it is stored and matched: its text (numbers as JSON writes them), None for none."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > 200:
+        raise TongbanError(f"相关键过长 (the correlation key is {len(text)} characters; at most 200)")
+    return text
 
 
 def _write(conn: Connection, settings: Settings, orgs: Organisations, compiled: CompiledProcess, step: Step,

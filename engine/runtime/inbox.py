@@ -13,18 +13,27 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, select, true, tuple_, union
+from sqlalchemy import Connection, Select, and_, select, true, tuple_, union
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.base import paging
 from engine.base.clock import now
-from engine.base.vocabulary import HumanTaskState, InstanceStatus, SignerState
-from engine.people.access import Actor, Branch, instance_branches, task_assigned, task_offered, task_signing
+from engine.base.vocabulary import HumanTaskState, InstanceStatus, SignerKind, SignerState
+from engine.people.access import (
+    Actor,
+    Branch,
+    instance_branches,
+    may_claim,
+    task_assigned,
+    task_offered,
+    task_signing,
+)
 from engine.runtime.tasknames import matching_names
 from engine.runtime.urging import urge_counts
 from engine.runtime.views import InstanceView, TaskView
 from engine.store.db import Database
-from engine.store.models import HumanTask, Instance, Organisation, ProcessVersion
+from engine.store.models import HumanTask, Instance, Organisation, ProcessVersion, TaskSigner, User
 
 
 class Scope(StrEnum):
@@ -36,7 +45,8 @@ class Scope(StrEnum):
 
 
 SORTS = ("created", "-created")
-CASE_FRAGMENT = re.compile(r"(?=.*[0-9])[0-9A-Za-z]+")
+#: a case number or any piece of one (370202LYJJ-C20261201000001, LYJJ-C2026, 000001): letters, digits and hyphens
+CASE_FRAGMENT = re.compile(r"(?=.*[0-9])[0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,8 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
         common.append(HumanTask.due_at < now())
     if flt.due_before:
         common.append(HumanTask.due_at < flt.due_before)
-    by_case = _case_number_search(flt.q) if flt.q else None
+    q = (flt.q or "").strip() or None
+    by_case = _case_number_search(q) if q else None
     if by_case is not None:
         common.append(by_case)
     if cursor:
@@ -99,26 +110,43 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
 
     branches = scope_branches(actor, flt.scope)
     with db.read() as session:
-        if flt.q and by_case is None:  # a name search: only branches holding a matching name take part
-            names = matching_names(session.connection(), branches, flt.q)
+        if q and by_case is None:  # a name search: only branches holding a matching name take part
+            names = matching_names(session.connection(), branches, q)
             parts = [branch(b, HumanTask.name.in_(n)) for b, n in zip(branches, names, strict=True) if n]
         else:
             parts = [branch(b) for b in branches]
         if not parts:
             return [], None
         ids = union(*parts).subquery()
-        query = (select(HumanTask, Instance.case_number, Instance.process_key, Organisation.code)
+        holder = aliased(User)
+        query = (select(HumanTask, Instance.case_number, Instance.process_key, Organisation.code,
+                        holder.display_name)
                  .join(ids, ids.c.id == HumanTask.id)
                  .join(Instance, Instance.id == HumanTask.instance_id)
                  .outerjoin(Organisation, Organisation.id == HumanTask.org_id)
+                 .outerjoin(holder, holder.id == HumanTask.assignee_id)
                  .order_by(*order).limit(limit + 1))
         rows = session.execute(query).all()
-        urged = urge_counts(session.connection(), (t.id for t, *_ in rows[:limit]))
+        page = [t.id for t, *_ in rows[:limit]]
+        urged = urge_counts(session.connection(), page)
+        delegates = entrusted_by(session.connection(), page)
     views = [TaskView(t.id, t.instance_id, case, key_, t.element_id, t.name, t.role, org, t.form, t.state,
-                      t.created_at, t.due_at, t.warn_at, t.supervised_at is not None, urged.get(t.id, 0))
-             for t, case, key_, org in rows[:limit]]
+                      t.created_at, t.due_at, t.warn_at, t.supervised_at is not None, urged.get(t.id, 0),
+                      holder_name, delegates.get(t.id), may_claim(actor, t.role, t.org_id, t.assignee_id))
+             for t, case, key_, org, holder_name in rows[:limit]]
     more = len(rows) > limit
     return views, paging.encode((views[-1].created_at, views[-1].id)) if more else None
+
+
+def entrusted_by(conn: Connection, task_ids: list[str]) -> dict[str, str]:
+    """Task id → the display name of whoever entrusted it (委派, still open) to its assignee, the delegate, who gives
+    it back to them (the page's tasks only: a few rows of task_signers by their task index)."""
+    if not task_ids:
+        return {}
+    query = (select(TaskSigner.task_id, User.display_name).join(User, User.id == TaskSigner.added_by)
+             .where(TaskSigner.task_id.in_(task_ids), TaskSigner.kind == SignerKind.DELEGATE,
+                    TaskSigner.state == SignerState.PENDING))
+    return {task_id: name for task_id, name in conn.execute(query)}
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ from engine.base.clock import now
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound, TongbanError
 from engine.base.vocabulary import EventKind, InstanceStatus
 from engine.bpmn import respec, state
-from engine.bpmn.stepping import Snapshot, Step, visible_data
+from engine.bpmn.stepping import Snapshot, Step, element_of, visible_data
 from engine.definitions.compiler import CompiledProcess
 from engine.people.access import Actor
 from engine.runtime.commit import task_row
 from engine.store import statements
-from engine.store.models import CaseFact, HumanTask, Instance, ProcessVersion, Timer
+from engine.store.models import CaseFact, HumanTask, Instance, MessageWait, ProcessVersion, Timer
 
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
@@ -299,5 +299,9 @@ def _rederive(rt: Runtime, conn: Connection, row: Row[Any], target: _Target, bef
         conn.execute(update(HumanTask).where(HumanTask.id == task_id).values(**values))
     for task_id, (element, _) in after.timers.items():
         conn.execute(update(Timer).where(Timer.task_id == task_id).values(element_id=element))
+    for task_id, (task, names) in after.messages.items():  # keys kept: the case was told them when it began to wait
+        conn.execute(update(MessageWait).where(MessageWait.task_id == task_id, MessageWait.message.not_in(names))
+                     .values(message=names[0]))
+        conn.execute(update(MessageWait).where(MessageWait.task_id == task_id).values(element_id=element_of(task)))
     conn.execute(delete(CaseFact).where(CaseFact.instance_id == row.id,
                                         CaseFact.name.not_in(target.new.manifest.report or ())))

@@ -9,6 +9,9 @@ nearest completion of each element — except
 - nothing while someone added to the task (加签, 委派) has yet to act, see `NOT_WHILE_SIGNING`;
 - a task whose designer forbade it (`allowReturnTo="false"`), and none at all from a task with
   `allowReturnFrom="false"`.
+The applicant's start event is one of them when it has a form (engine/definitions/compiler.py
+`_applicants_step`): returned to, it waits for the applicant, who edits its original submission on the start form
+and resubmits it — the case goes on from the start event, its automatic steps (registration) run again.
 The return itself is SpiffWorkflow's own reset (`BpmnWorkflow.reset_from_task_id`): the target's branch is
 dropped and it becomes ready again with the case's current data (what the returning task holds), so the
 steps in between are done again; their task rows are cancelled and the target gets a new row whose deadline
@@ -84,6 +87,8 @@ def send_back(rt: Runtime, task_id: str, target: Any, reason: Any, actor: Actor)
     with rt.db.reading() as conn:
         row, version_no, compiled = rt._load_task(conn, task_id, actor)
         done_by = _done_by(rt, conn, row.id)
+        if compiled.start_event and compiled.start_role:  # the applicant's own step has no task row: its starter
+            done_by[compiled.start_event] = (compiled.start_role.code, rt.orgs.code(conn, row.enterprise_id))
         added_open = has_open(conn, task_id)
     if row.task_state != HumanTaskState.READY:
         raise Conflict(f"任务已{'完成' if row.task_state == HumanTaskState.COMPLETED else '取消'}，不能退回 "
@@ -107,6 +112,7 @@ def send_back(rt: Runtime, task_id: str, target: Any, reason: Any, actor: Actor)
                           {"/target": ["not a return target of this task"]})
     to, came_from = _target(chosen, compiled), _target(current, compiled)
     workflow.reset_from_task_id(chosen.id, data=deepcopy(current.data))
+    _forget_dropped(workflow)
     _renumbered(chosen)
     events = [{"kind": EventKind.RETURNED, "task_id": task_id, "element_id": row.element_id,
                "detail": {"from": came_from.element_id, "from_name": came_from.name, "to": to.element_id,
@@ -150,6 +156,16 @@ def _earlier(task: Task | None, compiled: CompiledProcess) -> list[Task]:
             found[element_of(node)] = node
         node = _up(node)
     return list(found.values())
+
+
+def _forget_dropped(workflow: Any) -> None:
+    """Spiff's reset drops the branch but leaves its waiting catch events (a boundary timer of a task in it, e.g.
+    ZZS 预审's deemed acceptance) registered with the event manager, which would update them, parentless, on the
+    next `refresh_timers`: they go with their branch."""
+    manager = workflow.event_manager
+    for task_id, task in list(manager.tasks.items()):
+        if task.workflow.tasks.get(task_id) is not task:
+            manager.remove_task(task)
 
 
 def _renumbered(task: Task) -> None:

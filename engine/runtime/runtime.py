@@ -49,7 +49,7 @@ from engine.people.access import (
     scope_instances,
 )
 from engine.people.accounts import actors_of, load_actor
-from engine.runtime import metrics, migration, returns, signers, withdrawal
+from engine.runtime import correlation, metrics, migration, returns, signers, withdrawal
 from engine.runtime.commit import Case, NewCase, Organisations, commit, task_views
 from engine.runtime.context import RunContext, in_context
 from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
@@ -176,7 +176,11 @@ class Runtime:
                   *changes.preset(preset, compiled.start_event)]
         data = {**preset, **data}
         workflow = state.new_workflow(compiled)
-        workflow.get_next_task(state=TaskState.READY).data.update(data)
+        first = workflow.get_next_task(state=TaskState.READY)
+        first.data.update(data)
+        if compiled.start_form and compiled.start_role:  # the applicant's own step (compiler._applicants_step)
+            first.run()
+            workflow.get_next_task(state=TaskState.READY, manual=True).run()
         step = self._automatic_steps(workflow, events)
         case = NewCase(key, latest.id, actor.id, enterprise_id, compiled.forms.get(compiled.start_form or ""), data)
         view = self._commit(case, compiled, version_no, step, actor, EMPTY)
@@ -272,7 +276,8 @@ class Runtime:
         workflow = self._workflow(row, compiled)
         before = Snapshot.of(workflow)
         # a ready task whose row could not be derived (unknown org, unloaded year) is derived again on resume
-        before = Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries)
+        before = Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries,
+                          before.messages)
         events = [{"kind": kind, "detail": {"reason": reason}} if reason else {"kind": kind}]
         if kind == EventKind.TERMINATED:
             workflow.cancel()
@@ -402,6 +407,12 @@ class Runtime:
                            {"message": ["not awaited"]}) from None
         events = [{"kind": EventKind.MESSAGE_RECEIVED, "detail": {"message": message}}]
         return self._commit(row, compiled, version_no, self._run(workflow, events, since), actor, before)
+
+    @in_context
+    def correlate(self, message: Any, key: Any, payload: Any, actor: Actor) -> correlation.Correlated:
+        """A message by name and correlation key to every case waiting for it, or the cases it starts
+        (engine/runtime/correlation.py)."""
+        return correlation.correlate(self, message, key, payload, actor)
 
     @in_context
     def instance(self, ref: int | str, actor: Actor, detail: bool = False) -> InstanceView:
@@ -557,7 +568,9 @@ class Runtime:
             if spiff_task else None
         return {
             "id": task_id, "element_id": row.element_id, "name": meta.name if meta else row.element_id,
-            "state": row.task_state, "role": row.role, "org": org, "assignee_id": row.assignee_id,
+            "state": row.task_state, "role": row.role, "org": org, "org_id": row.org_id,
+            "assignee_id": row.assignee_id,
+            "due_at": row.due_at, "warn_at": row.warn_at, "completed_at": row.completed_at,
             "form": row.form, "schema": form.schema if form else None, "ui_schema": form.ui_schema if form else None,
             "opinion_field": form.decision.opinion if form and form.decision else None,
             "data": opinions.withheld(history.masked_data(json.loads(json.dumps(spiff_task.data, default=str)),

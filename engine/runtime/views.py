@@ -28,6 +28,9 @@ class TaskView:
     warn_at: datetime | None = None
     supervised: bool = False  # 督办: the SLA sweep marked it when it went overdue
     urges: int = 0  # 催办: how many times the applicant or a supervisor urged it (engine/runtime/urging.py)
+    assignee: str | None = None  # who holds it (claimed or 转办), by display name; None while nobody does
+    entrusted_by: str | None = None  # 委派: who entrusted it to its assignee, while the delegation is open
+    claimable: bool = False  # the caller may claim it (engine/people/access.py `may_claim`): the inbox's bulk claim
 
     @property
     def overdue(self) -> bool:

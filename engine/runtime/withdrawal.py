@@ -195,7 +195,8 @@ def _told(whom: list[tuple[str, str | None, str]], row: Row[Any], kind: NoticeKi
 def _derived(before: Snapshot, open_rows: list[dict[str, Any]]) -> Snapshot:
     """The snapshot restricted to ready tasks that have rows (one that could not be derived has none to cancel)."""
     with_rows = {r["id"] for r in open_rows}
-    return Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries)
+    return Snapshot({k: t for k, t in before.tasks.items() if k in with_rows}, before.timers, before.retries,
+                    before.messages)
 
 
 def _undecided(row: Row[Any]) -> bool:

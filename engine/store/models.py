@@ -380,6 +380,21 @@ class Timer(Base):
     ended_at: Mapped[datetime | None]
 
 
+class MessageWait(Base):
+    """A message catch event a case waits at (derived from its state, like timers): what delivering a message by
+    name and correlation key looks up (engine/runtime/correlation.py). `key` is the value of the element's
+    `correlationKey` expression over the case data when it began to wait; None when it has none."""
+
+    __tablename__ = "message_waits"
+    __table_args__ = (Index("ix_message_waits_message_key", "message", "key", "instance_id"),)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message: Mapped[str] = mapped_column(String(200), primary_key=True)  # an event-based gateway waits for several
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
 class OutboxEntry(Base):
     """A case whose automatic steps a step left to a worker (scale-out mode): written in that step's transaction,
     removed by the transaction that runs them (engine/background/outbox.py).
@@ -493,6 +508,18 @@ class SavedPhrase(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class SavedFilter(Base):
+    """A user's own named inbox filter (its query string), offered above the inbox (engine/people/savedfilters.py)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filters_user_name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    query: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime]
 
 

@@ -22,6 +22,7 @@ from engine.store.models import (
     HeldSubmission,
     HumanTask,
     Instance,
+    MessageWait,
     Organisation,
     OutboxEntry,
     ProcessVersion,
@@ -49,7 +50,8 @@ SIGNERS_OPEN = exists().where(
 ).label("signers_open")
 TASK_WITH_INSTANCE = Prepared(
     select(HumanTask.id.label("task_id"), HumanTask.state.label("task_state"), HumanTask.role, HumanTask.org_id,
-           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, SIGNERS_OPEN, *INSTANCE_COLUMNS)
+           HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, HumanTask.due_at, HumanTask.warn_at,
+           HumanTask.completed_at, SIGNERS_OPEN, *INSTANCE_COLUMNS)
     .join(Instance, Instance.id == HumanTask.instance_id)
     .where(HumanTask.id == bindparam("task_id"))
 )
@@ -96,6 +98,9 @@ END_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).valu
     state=bindparam("outcome"), ended_at=bindparam("at"), claimed_until=None))
 REARM_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).values(due_at=bindparam("due"),
                                                                                     claimed_until=None))
+INSERT_MESSAGE_WAIT = Prepared(insert(MessageWait), keys=(
+    "task_id", "element_id", "message", "key", "created_at", "instance_id"))
+DELETE_MESSAGE_WAIT = Prepared(delete(MessageWait).where(MessageWait.task_id == bindparam("tid")))
 INSERT_EVENT = Prepared(insert(Event), keys=(
     "instance_id", "at", "kind", "task_id", "element_id", "user_id", "data_hash", "detail"))
 INSERT_FOLLOW_UP = Prepared(insert(OutboxEntry), keys=("instance_id", "version", "written_at", "claimed_until"))
@@ -168,6 +173,13 @@ def close_signers(conn: Connection, at: datetime, cancelled: list[str]) -> None:
                                           TaskSigner.state.in_(OPEN_SIGNER_STATES))
                  .values(state=SignerState.CANCELLED, acted_at=at))
     conn.execute(delete(HeldSubmission).where(HeldSubmission.task_id.in_(cancelled)))
+
+
+def write_message_waits(conn: Connection, new: list[dict[str, Any]], gone: Iterable[str]) -> None:
+    """The message catch events a step began to wait at, and the ones it left (caught, or cancelled with their
+    scope): the rows message correlation looks up."""
+    INSERT_MESSAGE_WAIT.executemany(conn, new)
+    DELETE_MESSAGE_WAIT.executemany(conn, [{"tid": t} for t in gone])
 
 
 def write_timers(conn: Connection, at: datetime, new: list[dict[str, Any]], ended: dict[str, str],

@@ -28,7 +28,7 @@ def test_create_a_user_who_can_then_log_in_and_disable_it(admin_client: FlaskCli
     other = admin_client.application.test_client()
     token = other.post("/api/v1/auth/token", json={"username": "zhou", "password": password})
     assert token.status_code == 201
-    admin_client.post("/admin/users/zhou/disable", data={"csrf_token": csrf})
+    admin_client.post("/admin/users/zhou/disable", data={"csrf_token": csrf, "confirmed": "1"})
     assert other.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token.json['token']}"}).status_code == 401
 
 
@@ -85,7 +85,7 @@ def test_set_and_clear_a_users_notice_email(admin_client: FlaskClient) -> None:
 
 def test_enable_roles_and_organisation_from_the_users_page_and_the_audit_page(admin_client: FlaskClient) -> None:
     csrf = log_in(admin_client, "admin")
-    admin_client.post("/admin/users/zhujian/disable", data={"csrf_token": csrf})
+    admin_client.post("/admin/users/zhujian/disable", data={"csrf_token": csrf, "confirmed": "1"})
     assert "已启用" in admin_client.post("/admin/users/zhujian/enable", data={"csrf_token": csrf},
                                       follow_redirects=True).get_data(as_text=True)
     admin_client.post("/admin/users/zhujian/access", data={"csrf_token": csrf, "org": "xzsp",

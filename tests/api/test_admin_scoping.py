@@ -43,7 +43,8 @@ def test_an_administrator_runs_an_account_from_creation_to_disabling(admin_clien
     token = _api_token(admin_client, "zhou", first)
     assert authenticate(runtime.db, token).username == "zhou"
 
-    reset = admin_client.post("/admin/users/zhou/password", data={"csrf_token": csrf}, follow_redirects=True)
+    reset = admin_client.post("/admin/users/zhou/password", data={"csrf_token": csrf, "confirmed": "1"},
+                              follow_redirects=True)
     second = re.search(r"用户 zhou 的新口令（只显示这一次）：(\S+?)<", reset.get_data(as_text=True)).group(1)
     assert second != first
     assert admin_client.application.test_client().get(
@@ -52,7 +53,8 @@ def test_an_administrator_runs_an_account_from_creation_to_disabling(admin_clien
     token = _api_token(admin_client, "zhou", second)
     assert token
 
-    disabled = admin_client.post("/admin/users/zhou/disable", data={"csrf_token": csrf}, follow_redirects=True)
+    disabled = admin_client.post("/admin/users/zhou/disable", data={"csrf_token": csrf, "confirmed": "1"},
+                                 follow_redirects=True)
     assert "用户 zhou 已停用" in disabled.get_data(as_text=True)
     assert admin_client.application.test_client().get(
         "/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401
@@ -74,7 +76,10 @@ def test_mistakes_are_flashed_on_the_page_they_came_from(admin_client: FlaskClie
 def test_an_unknown_user_is_not_found(admin_client: FlaskClient) -> None:
     csrf = log_in(admin_client, "admin")
     for action in ("disable", "password"):
-        assert admin_client.post(f"/admin/users/nobody/{action}", data={"csrf_token": csrf}).status_code == 404
+        assert admin_client.post(f"/admin/users/nobody/{action}", data={"csrf_token": csrf, "confirmed": "1"}
+                                 ).status_code == 404
+        asked = admin_client.post(f"/admin/users/nobody/{action}", data={"csrf_token": csrf})  # asks first, then:
+        assert admin_client.get(asked.location).status_code == 404
     missing = admin_client.post("/admin/users/nobody/email", data={"email": "", "csrf_token": csrf},
                                 follow_redirects=True)
     assert "用户不存在" in missing.get_data(as_text=True)  # flashed, as before

@@ -13,7 +13,15 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale
 from sqlalchemy import insert
 
-from api.pages.labels import AUDIT_LABELS, EVENT_LABELS, OUTCOME_LABELS, SCOPE_LABELS, STATUS_FILTERS, STATUS_LABELS
+from api.pages.labels import (
+    AUDIT_LABELS,
+    EVENT_LABELS,
+    ORG_KIND_LABELS,
+    OUTCOME_LABELS,
+    SCOPE_LABELS,
+    STATUS_FILTERS,
+    STATUS_LABELS,
+)
 from api.schemas import InstanceQuery, TaskQuery
 from engine.base.clock import now
 from engine.base.errors import NotFound, TongbanError
@@ -116,7 +124,7 @@ def test_the_cli_offers_the_instance_statuses(runtime: Runtime, monkeypatch: pyt
 
 def test_every_word_the_pages_show_has_a_chinese_and_an_english_label(client: FlaskClient) -> None:
     tables = ((EVENT_LABELS, EventKind), (STATUS_LABELS, InstanceStatus), (SCOPE_LABELS, Scope),
-              (OUTCOME_LABELS, Outcome), (AUDIT_LABELS, AuditAction))
+              (OUTCOME_LABELS, Outcome), (AUDIT_LABELS, AuditAction), (ORG_KIND_LABELS, OrgKind))
     assert all(set(labels) == set(enum) for labels, enum in tables)
     assert list(SCOPE_LABELS) == list(Scope)  # the tabs' order
     assert set(STATUS_FILTERS) <= set(STATUS_LABELS)

@@ -61,14 +61,15 @@ def test_return_over_rest(client: FlaskClient, runtime: Runtime, case: int) -> N
     _complete(runtime, case, "submit", "haiyun", SUBMIT)
     [task] = runtime.instance(case, runtime.actor("admin")).open_tasks
     targets = client.get(f"/api/v1/tasks/{task.id}/return-targets", headers=bearer(client, "window"))
-    assert targets.json == [{"element_id": "submit", "name": "填写申请", "role": "applicant"}]
+    assert targets.json == [{"element_id": "submit", "name": "填写申请", "role": "applicant"},
+                            {"element_id": "start", "name": "提交申请", "role": "applicant"}]
     log_in(client, "window")
     page = client.get(f"/tasks/{task.id}?lang=en").get_data(as_text=True)
     assert '<label for="return-target">Return to</label>' in page  # the select's label, not the history's "returned to"
     url = f"/api/v1/tasks/{task.id}/return"
     assert _post(client, "fushan", url, {"target": "submit", "reason": "退回"}).status_code == 404
     assert _post(client, "admin", url, {"target": "submit", "reason": "退回"}).status_code == 403
-    assert _post(client, "window", url, {"target": "start", "reason": "退回"}).json["fields"] == {
+    assert _post(client, "window", url, {"target": "auto_approve", "reason": "退回"}).json["fields"] == {
         "/target": ["not a return target of this task"]}
     assert _post(client, "window", url, {"target": "submit"}).status_code == 422
     assert _post(client, "window", url, {"target": ["submit"], "reason": "退回"}).status_code == 422

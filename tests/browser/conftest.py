@@ -37,14 +37,25 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def server(client: FlaskClient) -> Iterator[str]:
-    """The app of the `client` fixture (demo users, processes deployed) served on a free local port."""
+def _serve(client: FlaskClient) -> Iterator[str]:
     http = make_server("127.0.0.1", 0, client.application, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{http.server_port}"
     http.shutdown()
+
+
+@pytest.fixture
+def server(client: FlaskClient) -> Iterator[str]:
+    """The app of the `client` fixture (demo users, processes deployed) served on a free local port."""
+    yield from _serve(client)
+
+
+@pytest.fixture
+def repo_server(admin_client: FlaskClient) -> Iterator[str]:
+    """`server` reading the repository's processes/ (the administrators' pages name roles from its roles.yaml);
+    a test module uses it by defining `server` as it."""
+    yield from _serve(admin_client)
 
 
 @pytest.fixture

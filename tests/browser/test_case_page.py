@@ -68,6 +68,12 @@ def test_the_applicant_reads_its_case_and_its_notices(open_as: Callable[..., Pag
     expect(haiyun.locator("#unread-count")).to_have_text("1")  # 受理通知书
     shot(haiyun, "case-page-accepted")
     assert violations(haiyun) == []
+    haiyun.goto(f"/cases/{case}?lang=en")
+    expect(haiyun.locator("#stages")).to_contain_text("Review")
+    expect(haiyun.locator("#due")).to_contain_text("left")
+    expect(haiyun.locator("#progress-title")).to_have_text("Progress")
+    shot(haiyun, "case-page-accepted-en")
+    haiyun.goto(f"/cases/{case}?lang=zh")
 
     _complete(runtime, case, "site_check", "street_xgzl", SITE)
     _complete(runtime, case, "consent_check", "street_xgzl", CONSENT)

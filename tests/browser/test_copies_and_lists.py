@@ -18,11 +18,15 @@ def test_copy_read_status_urge_and_the_lists(open_as: Callable[..., Page], runti
 
     window = open_as("window")
     window.goto(f"/tasks/{task.id}")
-    window.fill("#cc-users", "zhujian, fushan")
+    # the picker offers whom the case may be copied to: staff and the case's own enterprise, never another one
+    expect(window.locator("#cc-users option[value=zhujian]")).to_have_count(1)
+    expect(window.locator("#cc-users option[value=haiyun]")).to_have_count(1)
+    expect(window.locator("#cc-users option[value=fushan]")).to_have_count(0)
+    expect(window.locator("#cc-users option[value=window]")).to_have_count(0)  # not oneself
+    expect(window.locator("#cc-roles option[value=reviewer_zhujian]")).to_have_count(1)
+    window.select_option("#cc-users", ["zhujian"])
     window.fill("#cc-reason", "请住建局知悉")
-    window.click("#cc-send")
-    expect(window.locator("#cc-result")).to_contain_text("其他企业")  # another enterprise: refused, nothing copied
-    window.fill("#cc-users", "zhujian")
+    shot(window, "task_cc_picker")
     window.click("#cc-send")
     expect(window.locator("#cc-result")).to_contain_text("✓ zhujian")
 
@@ -42,6 +46,7 @@ def test_copy_read_status_urge_and_the_lists(open_as: Callable[..., Page], runti
 
     haiyun = open_as("haiyun", PHONE)
     haiyun.goto(f"/cases/{view.id}")
+    expect(haiyun.locator("#cc-form")).to_have_count(0)  # the case page has no 抄送 form; see the API test for refusals
     haiyun.click("#urges button.urge")  # 催办 says why: nothing is sent without it
     expect(haiyun.locator("#urges .urge-count")).to_have_text("0")
     assert haiyun.evaluate("document.getElementById('urge-reason').validity.valueMissing")

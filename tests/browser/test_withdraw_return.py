@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import PHONE, shot
 from tests.runtime.test_returns import SUBMIT
-from tests.runtime.test_withdrawal import _accepted
+from tests.runtime.test_withdrawal import _accepted, _filed
 from tests.runtime.test_zzs_rules import _complete
 
 
@@ -72,7 +72,7 @@ def test_the_window_returns_the_case_to_the_applicant(open_as: Callable[..., Pag
     [approve] = runtime.instance(case, runtime.actor("admin")).open_tasks
     window = open_as("window")
     window.goto(f"/tasks/{approve.id}")
-    expect(window.locator("#return-target option")).to_have_text(["填写申请"])
+    expect(window.locator("#return-target option")).to_have_text(["填写申请", "提交申请"])  # and the start form
     window.on("dialog", lambda dialog: dialog.accept())  # the confirmation
     window.click("#return-send")  # without a reason: refused, shown
     expect(window.locator("#return-error")).to_contain_text("理由")
@@ -90,3 +90,32 @@ def test_the_window_returns_the_case_to_the_applicant(open_as: Callable[..., Pag
     haiyun.goto(f"/cases/{case}")
     expect(haiyun.locator("#open-tasks")).to_contain_text("填写申请")
     shot(haiyun, "returned-case-phone")
+
+
+def test_returned_to_its_start_form_the_applicant_edits_and_resubmits(open_as: Callable[..., Page],
+                                                                      runtime: Runtime) -> None:
+    """ZZS: 预审 sends the case back to the applicant's start form; on its phone the applicant finds the form filled
+    in with its submission, changes a field and resubmits; 预审 gets the case again."""
+    case = _filed(runtime)
+    [precheck] = runtime.instance(case, runtime.actor("admin")).open_tasks
+    window = open_as("window")
+    window.goto(f"/tasks/{precheck.id}")
+    expect(window.locator("#return-target option")).to_have_text(["提交预备案申请"])
+    window.on("dialog", lambda dialog: dialog.accept())
+    window.fill("#return-reason", "申请人名称与营业执照不符，请修改后重新提交")
+    window.click("#return-send")
+    window.wait_for_url(re.compile(rf".*/cases/{case}$"))
+
+    haiyun = open_as("haiyun", PHONE)
+    haiyun.goto("/inbox")
+    haiyun.click("text=提交预备案申请")
+    field = haiyun.locator("[name='root[applicant_name]']")
+    expect(field).to_have_value("青岛海韵科技有限公司")  # its own submission, to edit
+    field.fill("青岛海韵科技股份有限公司")
+    shot(haiyun, "resubmit-start-form-phone")
+    haiyun.click("#submit")
+    haiyun.wait_for_url(re.compile(rf".*/cases/{case}$"))
+    [again] = runtime.instance(case, runtime.actor("admin")).open_tasks
+    assert again.element_id == "precheck" and again.id != precheck.id
+    detail = runtime.task_detail(again.id, runtime.actor("window"))
+    assert detail["data"]["applicant_name"] == "青岛海韵科技股份有限公司"

@@ -19,6 +19,7 @@ from engine.runtime.runtime import Runtime
 from engine.store.models import Notification, User
 from tests.runtime.test_zzs_rules import APPLICATION, CONSENT, SITE
 from tests.support.builder import bpmn, end, flows, render, start, user
+from tests.support.shipped import at_approval
 from tests.support.steps import begin, put
 from tests.support.uploads import PDF
 
@@ -120,3 +121,11 @@ def test_a_designer_rewords_or_silences_an_element(runtime: Runtime) -> None:
     _complete(runtime, case.id, "confirm", "haiyun", {})
     assert _progress(runtime, "haiyun")[-1] == f"办件 {case.case_number}：办件已办结"
     assert len(_progress(runtime, "haiyun")) == 2
+
+
+def test_a_return_to_the_applicants_step_is_told_once(runtime: Runtime) -> None:
+    case, approve = at_approval(runtime)
+    runtime.send_back(approve, "submit", "联系电话有误，请核对", runtime.actor("window"))
+    items, _ = list_notifications(runtime.db, runtime.actor("haiyun"), limit=100)
+    assert [n["kind"] for n in items] == [NoticeKind.CASE_RETURNED] and "联系电话有误" in items[0]["text"]["zh"]
+    assert all(n["instance_id"] == case for n in items)

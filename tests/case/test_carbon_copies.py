@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.vocabulary import EventKind, NoticeKind
-from engine.case.carboncopy import carbon_copy, copies, mark_read
+from engine.case.carboncopy import carbon_copy, choices, copies, mark_read
 from engine.case.notifications import list_notifications
 from engine.definitions.catalogue import RoleCatalogue
 from engine.definitions.copies import Recipients, parse
 from engine.definitions.registry import deploy, validate
 from engine.people import assignment
-from engine.people.accounts import add_user
+from engine.people.accounts import add_user, disable_user
 from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
 from engine.runtime.runtime import Runtime
 from engine.store.models import Event
@@ -184,3 +184,22 @@ def test_the_cc_property_is_read_and_linted() -> None:
     [problem] = [p for p in problems if "cc" in p.message]
     assert problem.severity == "error" and problem.element_id == "a"
     assert "dispatchr" in problem.message and "y!" in problem.message
+
+
+def test_the_picker_offers_whom_the_approver_may_copy_to_and_nobody_else_gets_one(runtime: Runtime) -> None:
+    """The 抄送 form's choices: the people the case may reach (staff, its own enterprise — never another one, never
+    the approver itself, nobody disabled) and their roles; None — no form — for whoever would be refused."""
+    case, task = at_approval(runtime)
+    with runtime.db.write() as session:
+        add_user(session, RoleCatalogue.from_yaml(ROLES), "gone", "zhujian", ["reviewer_zhujian"])
+        disable_user(session, "gone")
+    picker = choices(runtime.db, case, runtime.actor("window"))
+    assert picker is not None
+    usernames = [u for u, _ in picker.users]
+    assert {"zhujian", "haiyun", "dispatcher"} <= set(usernames) and usernames == sorted(usernames)
+    assert not {"fushan", "window", "gone"} & set(usernames)  # another enterprise; oneself; disabled
+    assert {"reviewer_zhujian", "applicant"} <= set(picker.roles)
+    for refused in ("haiyun", "zhujian", "fushan", "admin"):  # no open task of theirs; not seen; not to do
+        assert choices(runtime.db, case, runtime.actor(refused)) is None
+    runtime.complete(task, {"decision": "approved", "comment": "同意"}, runtime.actor("window"))
+    assert choices(runtime.db, case, runtime.actor("window")) is None  # a case no longer running

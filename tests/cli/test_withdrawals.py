@@ -31,8 +31,9 @@ def _at_approval(cli: CliRunner) -> tuple[str, str]:
 def test_return_and_withdraw(cli: CliRunner) -> None:
     case, approve = _at_approval(cli)
     assert run(cli, "return-targets", approve, "--as", "window") == [
-        {"element_id": "submit", "name": "填写申请", "role": "applicant"}]
-    error = run(cli, "return", approve, "--to", "start", "--reason", "退回", "--as", "window", code=1)
+        {"element_id": "submit", "name": "填写申请", "role": "applicant"},
+        {"element_id": "start", "name": "提交申请", "role": "applicant"}]
+    error = run(cli, "return", approve, "--to", "auto_approve", "--reason", "退回", "--as", "window", code=1)
     assert error["fields"] == {"/target": ["not a return target of this task"]}
     back = run(cli, "return", approve, "--to", "submit", "--reason", "请补充材料", "--as", "window")
     assert [t["element_id"] for t in back["open_tasks"]] == []  # the window does not see the applicant's task

@@ -11,10 +11,10 @@ from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, NoticeKind
 from engine.runtime.runtime import Runtime
 from engine.store.models import HumanTask
-from tests.runtime.test_withdrawal import ACCEPT, _accepted, _notified
-from tests.runtime.test_zzs_rules import CONSENT, SITE, _complete
+from tests.runtime.test_withdrawal import ACCEPT, _accepted, _filed, _notified
+from tests.runtime.test_zzs_rules import APPLICATION, CONSENT, SITE, _complete
+from tests.support.builder import Node, end, flows, props, render, user
 from tests.support.builder import bpmn as document
-from tests.support.builder import end, flows, render, user
 from tests.support.builder import start as start_event
 from tests.support.steps import begin, do, put
 from tests.support.workspaces import OPEN
@@ -41,7 +41,8 @@ def test_return_to_the_applicants_step_reopens_it_with_its_data(runtime: Runtime
     case = _sample_at_approval(runtime)
     approve = _task(runtime, case, "approve")
     assert [t.to_dict() for t in runtime.return_targets(approve, runtime.actor("window"))] == [
-        {"element_id": "submit", "name": "填写申请", "role": "applicant"}]
+        {"element_id": "submit", "name": "填写申请", "role": "applicant"},
+        {"element_id": "start", "name": "提交申请", "role": "applicant"}]  # the start form: see below
     with pytest.raises(NotFound):  # not the applicant's task to see
         runtime.return_targets(approve, runtime.actor("haiyun"))
     view = runtime.send_back(approve, "submit", "联系电话有误，请核对", runtime.actor("window"))
@@ -94,11 +95,11 @@ def test_refusals(runtime: Runtime) -> None:
 def test_a_parallel_region_is_passed_over_and_a_decision_ends_the_path(runtime: Runtime) -> None:
     case = _accepted(runtime)
     site = _task(runtime, case, "site_check")
-    assert _targets(runtime, site, "street_xgzl") == ["precheck"]  # from inside a branch: before the split
+    assert _targets(runtime, site, "street_xgzl") == ["precheck", "start"]  # from inside a branch: before the split
     _complete(runtime, case, "site_check", "street_xgzl", SITE)
     _complete(runtime, case, "consent_check", "street_xgzl", CONSENT)
     decide = _task(runtime, case, "decide")
-    assert _targets(runtime, decide) == ["precheck"]  # the branches of the join are not decide's path
+    assert _targets(runtime, decide) == ["precheck", "start"]  # the branches of the join are not decide's path
 
 
 def test_return_from_a_branch_cancels_the_region_and_the_case_goes_on(runtime: Runtime) -> None:
@@ -113,6 +114,58 @@ def test_return_from_a_branch_cancels_the_region_and_the_case_goes_on(runtime: R
     _complete(runtime, case, "consent_check", "street_xgzl", CONSENT)
     _complete(runtime, case, "decide", "window", {"decision": "approve", "decision_opinion": "同意"})
     assert runtime.instance(case, runtime.actor("admin")).outcome == "approved"
+
+
+def test_the_applicant_gets_back_its_start_form_and_the_case_goes_on(runtime: Runtime) -> None:
+    """ZZS: the applicant filed on the start form (no later step of its own before 预审). 预审 returns the case to
+    it: the start event waits for the applicant with the submission filled in; it edits and resubmits, the
+    registration runs again and 预审 gets the case anew."""
+    case = _filed(runtime)
+    precheck = _task(runtime, case, "precheck")
+    assert _targets(runtime, precheck) == ["start"]
+    runtime.send_back(precheck, "start", "法定代表人姓名与营业执照不符，请修改后重新提交", runtime.actor("window"))
+    haiyun = runtime.actor("haiyun")
+    [again] = runtime.instance(case, haiyun).open_tasks
+    assert (again.element_id, again.role, again.form) == ("start", "applicant", "zzs_apply.json")
+    assert _notified(runtime, "haiyun", NoticeKind.CASE_RETURNED)
+    detail = runtime.task_detail(again.id, haiyun)
+    assert detail["data"]["applicant_name"] == APPLICATION["applicant_name"]  # its submission, to edit
+    assert detail["schema"]["properties"].keys() >= {"applicant_name", "consent_sheet"}
+    for other in ("fushan", "window"):  # another enterprise does not see it; the office may not do it
+        with pytest.raises((NotFound, Forbidden)):
+            runtime.complete(again.id, {**detail["data"]}, runtime.actor(other))
+    with pytest.raises(FormInvalid):  # the start form's own rules hold for the resubmission
+        runtime.complete(again.id, {**_submitted(detail["data"]), "applicant_name": ""}, haiyun)
+    assert runtime.return_targets(again.id, haiyun) == []  # the applicant's step returns nowhere
+    runtime.complete(again.id, {**_submitted(detail["data"]), "applicant_name": "青岛海韵科技股份有限公司"}, haiyun)
+    [anew] = runtime.instance(case, runtime.actor("admin")).open_tasks
+    assert anew.element_id == "precheck" and anew.id != precheck
+    assert runtime.task_detail(anew.id, runtime.actor("window"))["data"]["applicant_name"] == "青岛海韵科技股份有限公司"
+    _complete(runtime, case, "precheck", "window", ACCEPT)
+    kinds = [e["kind"] for e in runtime.instance(case, runtime.actor("admin"), detail=True).events or []]
+    assert kinds.count(EventKind.RETURNED) == 1 and EventKind.TASK_COMPLETED in kinds
+
+
+def _submitted(data: dict[str, object]) -> dict[str, object]:
+    """What the start form lets the applicant write, from the task's data (the form's own fields)."""
+    return {k: v for k, v in data.items() if k in APPLICATION or k == "consent_sheet"}
+
+
+def test_no_return_to_a_start_event_without_a_form_or_where_forbidden(runtime: Runtime) -> None:
+    """A start event without a form is nobody's step (the designed process below starts bare); `allowReturnTo`
+    on a start event with a form forbids returning to it."""
+    case = _designed(runtime)
+    assert _targets(runtime, _task(runtime, case, "third")) == ["second", "first", "apply"]
+    forbidden = Node("startEvent", "start", "申请", ext=props(formJsonSchemaFilename="open.json",
+                                                              allowReturnTo="false"))
+    nodes = [forbidden, user("first", "first", "open.json"), end("end", outcome="approved")]
+    body = render(nodes, flows(("start", "first"), ("first", "end")))
+    put(runtime, "t_start", {"p.bpmn": document("t_start", body, {"申请人": ["start", "end"], "窗口人员": ["first"]})},
+        {"open.json": OPEN})
+    started = begin(runtime, "t_start").id
+    assert _targets(runtime, _task(runtime, started, "first")) == []
+    with pytest.raises(FormInvalid):
+        runtime.send_back(_task(runtime, started, "first"), "start", "退回", runtime.actor("window"))
 
 
 LANES = {"申请人": ["start", "apply", "end"], "窗口人员": ["first", "second", "third", "decide"]}

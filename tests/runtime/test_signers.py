@@ -281,6 +281,6 @@ def test_no_return_while_someone_added_to_the_task_has_yet_to_act(runtime: Runti
     record = signers.signing(runtime.db, approve, window)
     assert record["held"] is not None and [s["state"] for s in record["signers"]] == ["pending"]
     signers.sign(runtime, approve, "disagree", "请退回补充", runtime.actor("window3"))  # back to the holder
-    assert [t.element_id for t in runtime.return_targets(approve, window)] == ["submit"]
+    assert [t.element_id for t in runtime.return_targets(approve, window)] == ["submit", "start"]
     case = runtime.send_back(approve, "submit", "请补充材料", window).id
     assert [t.element_id for t in runtime.instance(case, runtime.actor("admin")).open_tasks] == ["submit"]

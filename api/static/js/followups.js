@@ -1,9 +1,9 @@
 /* 抄送 and 催办 on the case, task and work-list pages: copy a case, mark a copy read, urge an open step. */
 "use strict";
 
-/** "a, b；c" → ["a", "b", "c"]: what people type into a list field. */
-function names(text) {
-  return text.split(/[\s,，;；、]+/).map((s) => s.trim()).filter(Boolean);
+/** The values chosen in a multiple select (the 抄送 picker). */
+function picked(id) {
+  return [...document.getElementById(id).selectedOptions].map((o) => o.value);
 }
 
 /** The first problem of an error body, for people: its message, then the fields it names. */
@@ -18,8 +18,8 @@ if (ccForm) {
     event.preventDefault();
     const result = document.getElementById("cc-result");
     const response = await tongban.api("POST", ccForm.dataset.url, {
-      users: names(document.getElementById("cc-users").value),
-      roles: names(document.getElementById("cc-roles").value),
+      users: picked("cc-users"),
+      roles: picked("cc-roles"),
       reason: document.getElementById("cc-reason").value || null,
     });
     result.textContent = response.status === 201 ? `✓ ${response.body.copied.join(", ")}` : problem(response.body);

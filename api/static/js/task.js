@@ -41,6 +41,7 @@ loadComments();
 /* Delegate to a colleague with the same role in the same organisation. */
 (async function delegation() {
   const select = document.getElementById("delegate-to");
+  if (!select) return;  /* 转办 is offered only to whoever may hand the task over */
   const response = await tongban.api("GET", select.dataset.url);
   (response.body || []).forEach((c) => select.appendChild(
     Object.assign(document.createElement("option"), {value: c.username, textContent: `${c.display_name} (${c.username})`})));

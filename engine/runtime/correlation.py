@@ -1,0 +1,133 @@
+"""Message correlation between cases: a message delivered by name and correlation key to every case waiting for it.
+
+A message catch event (intermediate, boundary, receive task, or one of an event-based gateway's) may carry a
+`correlationKey` property: an expression over the case data. When a case begins to wait there, the commit path
+stores the key's value with the message's name (engine/runtime/commit.py, table message_waits); `correlate`
+looks the rows up by (name, key) and delivers the message to each of those cases, one step each through
+`Runtime.deliver`. No case waiting, the message starts a case of every process whose start event is a message
+start event for it (its start form checks the payload, as it checks a person's submission). Administrators and
+integrations only, like `deliver`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import TaskState
+from sqlalchemy import and_, func, select
+
+from engine.base import jsonvalues
+from engine.base.errors import Conflict, Forbidden, FormInvalid, TongbanError
+from engine.base.vocabulary import EventKind
+from engine.bpmn import changes, state
+from engine.bpmn.stepping import EMPTY
+from engine.people.access import Actor
+from engine.runtime.commit import NewCase
+from engine.runtime.views import InstanceView
+from engine.store.models import MessageWait, ProcessVersion
+
+if TYPE_CHECKING:
+    from engine.runtime.runtime import Runtime
+
+MAX_TEXT = 200  # message_waits.message and .key
+
+
+@dataclass
+class Correlated:
+    """What a message did: the cases it was delivered to, the cases it started, those it could not reach."""
+
+    message: str
+    key: str | None
+    delivered: list[InstanceView] = field(default_factory=list)
+    started: list[InstanceView] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # case number → why
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "key": self.key, "delivered": [v.to_dict() for v in self.delivered],
+                "started": [v.to_dict() for v in self.started], "skipped": self.skipped}
+
+
+def _checked_text(value: Any, name: str, required: bool) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_TEXT or "\x00" in value:
+        raise FormInvalid(f"{name} 须为 1 至 {MAX_TEXT} 个字符 ({name} must be text of 1 to {MAX_TEXT} characters)",
+                          {f"/{name}": ["not a valid text"]})
+    return value
+
+
+def correlate(rt: Runtime, message: Any, key: Any, payload: Any, actor: Actor) -> Correlated:
+    """Deliver `message` to every case waiting for it with this key (None: the waits without a key), else start
+    the processes it starts; Conflict when it reaches nobody."""
+    if not actor.is_admin:
+        raise Forbidden("仅管理员或系统集成可投递消息 (administrators and integrations only)")
+    name = _checked_text(message, "message", required=True)
+    key = _checked_text(key, "key", required=False)
+    if bad := jsonvalues.problems(payload):
+        raise FormInvalid("消息内容含有无法保存的值 (the payload holds values JSON cannot store)", bad)
+    assert name is not None
+    result = Correlated(name, key)
+    with rt.db.reading() as conn:
+        matching = MessageWait.key.is_(None) if key is None else MessageWait.key == key
+        waiting = conn.execute(select(MessageWait.instance_id).where(MessageWait.message == name, matching)
+                               .group_by(MessageWait.instance_id).order_by(MessageWait.instance_id)).scalars().all()
+    for instance_id in waiting:
+        try:
+            result.delivered.append(rt.deliver(instance_id, name, payload, actor))
+        except TongbanError as exc:  # stopped (suspended) or stepped past the event meanwhile: told, not fatal
+            result.skipped[str(instance_id)] = exc.message
+    if not waiting:
+        result.started = [_start(rt, version_id, name, payload, actor) for version_id in _starting(rt, name)]
+    if waiting and not result.delivered:
+        raise Conflict(f"等待消息“{name}”的办件都未能接收 (none of the cases waiting for message {name!r} could take "
+                       "it)", {f"/cases/{case}": [why] for case, why in result.skipped.items()})
+    if not result.delivered and not result.started:
+        raise Conflict(f"没有办件在等待消息“{name}”{f'（相关键 {key}）' if key else ''}，也没有流程由它发起 "
+                       f"(no case waits for message {name!r}{f' with key {key!r}' if key else ''}, and no process "
+                       "starts with it)", {"/message": ["not awaited"], **({"/key": ["no case"]} if key else {})})
+    return result
+
+
+def _starting(rt: Runtime, name: str) -> list[int]:
+    """The newest version of each process whose start event is a message start event for `name`."""
+    newest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
+              .group_by(ProcessVersion.process_key).subquery())
+    query = (select(ProcessVersion.id).join(newest, and_(newest.c.process_key == ProcessVersion.process_key,
+                                                         newest.c.version == ProcessVersion.version))
+             .order_by(ProcessVersion.process_key))
+    with rt.db.reading() as conn:
+        return [version_id for (version_id,) in conn.execute(query)
+                if rt.compiled_version(conn, version_id)[1].start_message == name]
+
+
+def _start(rt: Runtime, version_id: int, name: str, payload: Any, actor: Actor) -> InstanceView:
+    """A case started by the message: the payload is its start data (checked by the start form), then the message
+    is caught by the start event, and the case runs until it waits."""
+    from engine.runtime.runtime import _validated
+
+    with rt.db.reading() as conn:
+        version_no, compiled = rt.compiled_version(conn, version_id)
+    form = compiled.forms.get(compiled.start_form) if compiled.start_form else None
+    data, preset = _validated(form, payload if payload is not None else {})
+    data = {**preset, **data}
+    workflow = state.new_workflow(compiled)
+    workflow.get_next_task(state=TaskState.READY).data.update(data)
+    try:
+        workflow.do_engine_steps()  # to the message start event, which waits
+        workflow.send_event(BpmnEvent(MessageEventDefinition(name), data))
+    except SpiffWorkflowException as exc:
+        raise Conflict(f"流程 {compiled.manifest.key} 未能由消息“{name}”发起 (the message could not start "
+                       f"{compiled.manifest.key!r}: {exc})") from None
+    events = [{"kind": EventKind.STARTED, "element_id": compiled.start_event,
+               "detail": {"process": compiled.manifest.key, "version": version_no,
+                          "changes": changes.submission({}, data), "message": name}},
+              {"kind": EventKind.MESSAGE_RECEIVED, "element_id": compiled.start_event, "detail": {"message": name}}]
+    step = rt._automatic_steps(workflow, events)
+    case = NewCase(compiled.manifest.key, version_id, actor.id, None, form, data)
+    view = rt._commit(case, compiled, version_no, step, actor, EMPTY)
+    rt._dispatched(view.id)
+    return view

@@ -1,0 +1,53 @@
+"""POST /api/v1/messages and `tongban correlate`: a message by name and key, administrators and integrations only."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from engine.cli.main import main
+from engine.runtime.runtime import Runtime
+from tests.cli.test_cli import cli  # noqa: F401 - the fixture: the CLI on the test's database
+from tests.runtime.test_correlation import deploy, waits
+from tests.support.http import bearer
+from tests.support.steps import begin
+
+
+def test_the_api_delivers_by_key_and_starts_by_message(client: FlaskClient, runtime: Runtime) -> None:
+    deploy(runtime)
+    case = begin(runtime, "t_corr", {"credit_code": "K1"})
+    admin = bearer(client, "admin")
+    for who in ("haiyun", "window"):
+        assert client.post("/api/v1/messages", json={"name": "permit_issued", "key": "K1"},
+                           headers=bearer(client, who)).status_code == 403
+    nobody = client.post("/api/v1/messages", json={"name": "permit_issued", "key": "K2"}, headers=admin)
+    assert nobody.status_code == 409 and "/key" in nobody.json["fields"]
+    for body, path in (({}, "/name"), ({"name": ""}, "/name"), ({"name": "m", "key": ""}, "/key"),
+                       ({"name": "m", "key": 3}, "/key"), ({"name": "m", "key": "k\u0000"}, "/key")):
+        reply = client.post("/api/v1/messages", json=body, headers=admin)
+        assert reply.status_code == 422 and path in reply.json["fields"], (body, reply.json)
+    reply = client.post("/api/v1/messages", json={"name": "permit_issued", "key": "K1", "payload": {"n": 1}},
+                        headers=admin)
+    assert reply.status_code == 200, reply.json
+    assert [c["case_number"] for c in reply.json["delivered"]] == [case.case_number] and reply.json["started"] == []
+    started = client.post("/api/v1/messages", json={"name": "complaint_filed", "payload": {"credit_code": "K1"}},
+                          headers=admin)
+    assert started.status_code == 200 and started.json["started"][0]["process_key"] == "t_corr_start"
+    bad = client.post("/api/v1/messages", json={"name": "complaint_filed", "payload": ["x"]}, headers=admin)
+    assert bad.status_code == 422
+
+
+def test_the_command_line(cli: CliRunner, runtime: Runtime) -> None:  # noqa: F811
+    deploy(runtime)
+    case = begin(runtime, "t_corr", {"credit_code": "K1"})
+    refused = cli.invoke(main, ["correlate", "permit_issued", "--key", "K1", "--as", "window"])
+    assert refused.exit_code == 1 and "administrators" in refused.output
+    done = cli.invoke(main, ["correlate", "permit_issued", "--key", "K1", "--as", "admin", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["delivered"][0]["case_number"] == case.case_number and waits(runtime) == set()
+    human = cli.invoke(main, ["correlate", "complaint_filed", "--data", '{"credit_code": "K1"}', "--as", "admin"])
+    assert human.exit_code == 0 and "发起 (started)" in human.output
+    nobody = cli.invoke(main, ["correlate", "permit_issued", "--key", "K1", "--as", "admin"])
+    assert nobody.exit_code == 1 and "no case waits" in nobody.output
