@@ -342,7 +342,8 @@ class ParsedWorkspace:
         start = spec.start.outputs[0] if spec.start.outputs else None
         start_props = (getattr(start, "extensions", None) or {}).get("properties", {}) if start else {}
         start_role = self.catalogue.role_for_lane(getattr(start, "lane", None))
-        if start is not None and start_props.get(FORM_PROPERTY) and start_role is not None:
+        # a message start event is triggered by its message, never by a person: it is nobody's step to return to
+        if start is not None and start_props.get(FORM_PROPERTY) and start_role is not None and not _message_of(start):
             human_tasks[(spec.name, start.name)] = _applicants_step(spec.name, start, start_role, start_props)
         bundle = self.bundle(manifest.key)
         return CompiledProcess(
