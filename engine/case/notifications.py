@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,6 +23,7 @@ from engine.people.access import Actor, notification_visible
 from engine.people.accounts import role_holders
 from engine.store.db import Database
 from engine.store.models import Notification, User
+from engine.store.prepared import Prepared
 
 KINDS = tuple(NoticeKind)
 
@@ -30,6 +31,22 @@ KINDS = tuple(NoticeKind)
 def holders(conn: Connection, role: str, org_id: int | None = None) -> list[int]:
     """Ids of the active users holding `role` (in `org_id`, when given)."""
     return list(conn.execute(role_holders(role, org_id, User.id).order_by(User.id)).scalars())
+
+
+_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+#: one notice row, unless the user has it already (a notice is raised once per subject, kind and user); returns its
+#: id, or no row when it was there
+_INSERT_ONE = {name: Prepared(insert(Notification).on_conflict_do_nothing(index_elements=["subject", "kind", "user_id"])
+                              .returning(Notification.id), keys=(
+    "user_id", "role", "org_id", "kind", "subject", "instance_id", "task_id", "text_zh", "text_en", "created_at",
+    "mail_state", "mail_next_at")) for name, insert in _INSERTS.items()}
+
+
+#: a role's active holders, and whether each has an address for the mail copy (everywhere, or in one organisation)
+_HOLDERS = Prepared(role_holders(bindparam("role"), None, User.id, User.email.is_not(None).label("mailed"))
+                    .order_by(User.id))
+_HOLDERS_IN = Prepared(role_holders(bindparam("role"), bindparam("org"), User.id,
+                                    User.email.is_not(None).label("mailed")).order_by(User.id))
 
 
 def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: str | None = None,
@@ -45,7 +62,8 @@ def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: st
 def raise_role_notice(conn: Connection, notice: Notice, role: str, org_id: int | None = None) -> int:
     """`raise_notice` to the active holders of `role` (in `org_id`, when given): who they are and who of them
     has an address in one query, as a step's side products raise them (a round trip less per notice)."""
-    rows = conn.execute(role_holders(role, org_id, User.id, User.email.is_not(None)).order_by(User.id)).all()
+    rows = (_HOLDERS.all(conn, {"role": role}) if org_id is None
+            else _HOLDERS_IN.all(conn, {"role": role, "org": org_id}))
     return _insert(conn, notice, [u for u, _ in rows], {u for u, has_mail in rows if has_mail}, role, org_id)
 
 
@@ -53,12 +71,14 @@ def _insert(conn: Connection, notice: Notice, user_ids: list[int], mailed: set[i
             org_id: int | None) -> int:
     if not user_ids:
         return 0
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = _INSERTS[conn.dialect.name]
     at = now()
     rows = [{"user_id": u, "role": role, "org_id": org_id, "kind": notice.kind, "subject": notice.subject,
              "instance_id": notice.instance_id, "task_id": notice.task_id, "text_zh": notice.text_zh,
              "text_en": notice.text_en, "created_at": at, "mail_state": MailState.PENDING if u in mailed else None,
              "mail_next_at": at if u in mailed else None} for u in sorted(set(user_ids))]
+    if len(rows) == 1:  # the usual case (one applicant, one holder): a statement prepared once
+        return int(_INSERT_ONE[conn.dialect.name].first(conn, rows[0]) is not None)
     inserted = conn.execute(dialect_insert(Notification).values(rows).on_conflict_do_nothing(
         index_elements=["subject", "kind", "user_id"]).returning(Notification.id))  # rowcount is -1 on psycopg
     return len(inserted.all())
