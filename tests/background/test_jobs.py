@@ -21,6 +21,7 @@ from engine.cli.main import main
 from engine.runtime.runtime import Runtime
 from tests.support.jobs import sharing_clock, written
 from tests.support.services import deploy_call
+from tests.support.shipped import SUBMIT
 from tests.support.steps import begin
 from tests.support.timers import timed
 
@@ -28,10 +29,15 @@ from tests.support.timers import timed
 def test_the_advance_job_runs_the_steps_a_request_deferred_and_a_rerun_writes_nothing(in_worker: Runtime) -> None:
     dispatched: list[int] = []
     deferring = Runtime(in_worker.db, in_worker.settings, dispatch=dispatched.append)
-    view = deferring.start("sample_approval", {"title": "办公用房改造", "amount": 50000}, deferring.actor("haiyun"))
-    assert dispatched == [view.id] and view.open_tasks == []  # the first task is the worker's to reach
+    haiyun, admin = deferring.actor("haiyun"), in_worker.actor("admin")
+    view = deferring.start("sample_approval", {"title": "办公用房改造", "amount": 50000}, haiyun)
+    # the applicant's start step runs with its request and readies the user task right after it (nothing automatic
+    # lies between them); what follows the submission — the gateway — is the worker's to run
+    [submit] = view.open_tasks
+    deferring.complete(submit.id, SUBMIT, haiyun)
+    assert dispatched == [view.id, view.id] and in_worker.instance(view.id, admin).open_tasks == []
     assert jobs.advance(view.id) is True
-    assert [t.element_id for t in in_worker.instance(view.id, in_worker.actor("haiyun")).open_tasks] == ["submit"]
+    assert [t.element_id for t in in_worker.instance(view.id, admin).open_tasks] == ["approve"]
     before = written(in_worker)
     jobs.advance(view.id)
     assert written(in_worker) == before
