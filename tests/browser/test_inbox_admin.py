@@ -96,6 +96,8 @@ def test_inbox_holder_search_saved_filter_and_bulk_claim(open_as: Callable[..., 
     expect(phone.locator("[data-action=claim]")).to_have_count(0)  # window already holds it: release or hand over
     expect(phone.locator("[data-action=unclaim]")).to_be_visible()
     shot(phone, "task_due_phone")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, width  # the task page does not scroll sideways on a phone either
 
 
 def test_finished_and_enterprise_tasks_offer_nothing_they_may_not_do(
