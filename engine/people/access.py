@@ -309,3 +309,8 @@ def may_urge(actor: Actor, enterprise_id: int | None) -> bool:
     if actor.org_kind == OrgKind.ENTERPRISE:
         return enterprise_id is not None and enterprise_id == actor.org_id
     return may_supervise(actor)
+
+
+def own_step(actor: Actor, task_org_id: int | None) -> bool:
+    """The task is the actor's own enterprise's to do (its 补正, its rating): nobody else to urge about it."""
+    return actor.org_kind == OrgKind.ENTERPRISE and task_org_id is not None and task_org_id == actor.org_id

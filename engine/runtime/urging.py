@@ -23,7 +23,7 @@ from engine.base.errors import Conflict, Forbidden, NotFound
 from engine.base.notice import Notice
 from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, NoticeKind
 from engine.case.notifications import holders, raise_notice
-from engine.people.access import Actor, may_supervise, may_urge, scope_instances
+from engine.people.access import Actor, may_supervise, may_urge, own_step, scope_instances
 from engine.runtime.reasons import checked_reason
 from engine.store.db import Database
 from engine.store.models import Event, HumanTask, Instance, Organisation, Urge
@@ -79,6 +79,8 @@ def _visible_task(conn: Connection, task_id: str, actor: Actor) -> Any:
         raise NotFound(f"任务不存在 (no task {task_id})")
     if not may_urge(actor, row.enterprise_id):
         raise Forbidden("只有申请企业和督办人员可以催办 (only the applicant's enterprise and supervisors may urge)")
+    if own_step(actor, row.org_id):
+        raise Forbidden("这是您自己的待办环节，无需催办 (the step is your own to do: there is nobody to urge)")
     if row.state != HumanTaskState.READY or row.status != InstanceStatus.RUNNING:
         raise Conflict("该环节已办结，无需催办 (the task is no longer open: nothing to urge)")
     return row
@@ -128,11 +130,13 @@ def urgeable(db: Database, instance_id: int, actor: Actor, tz: tzinfo) -> list[d
             raise NotFound(f"办件不存在 (no case {instance_id})")
         if not may_urge(actor, case.enterprise_id):
             return []
-        tasks = conn.execute(select(HumanTask.id, HumanTask.name, HumanTask.created_at, HumanTask.due_at)
+        tasks = conn.execute(select(HumanTask.id, HumanTask.name, HumanTask.created_at, HumanTask.due_at,
+                                    HumanTask.org_id)
                              .join(Instance, Instance.id == HumanTask.instance_id)
                              .where(HumanTask.instance_id == instance_id, HumanTask.state == HumanTaskState.READY,
                                     Instance.status == InstanceStatus.RUNNING)
                              .order_by(HumanTask.created_at, HumanTask.id)).all()
+        tasks = [t for t in tasks if not own_step(actor, t.org_id)]
         counts = urge_counts(conn, (t.id for t in tasks))
         day = working_day(now(), tz) if tasks else None
         today = set(conn.execute(select(Urge.task_id).where(Urge.task_id.in_([t.id for t in tasks]),

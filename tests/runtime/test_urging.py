@@ -93,6 +93,17 @@ def test_who_may_urge(runtime: Runtime) -> None:
     assert urgeable(runtime.db, case, runtime.actor("haiyun"), TZ) == []
 
 
+def test_an_enterprise_does_not_urge_its_own_step(runtime: Runtime) -> None:
+    """The applicant's own 填写申请 is nobody else's to hurry: it is not offered, and urging it is refused."""
+    haiyun = runtime.actor("haiyun")
+    case = runtime.start("sample_approval", {"title": "自己的环节", "amount": 50_000}, haiyun)
+    [own] = case.open_tasks
+    assert urgeable(runtime.db, case.id, haiyun, TZ) == []
+    with pytest.raises(Forbidden, match="your own to do"):
+        urge(runtime.db, own.id, "请尽快", haiyun, TZ)
+    assert [s["task_id"] for s in urgeable(runtime.db, case.id, runtime.actor("inspector"), TZ)] == [own.id]
+
+
 def test_urges_are_counted_in_the_inbox_and_the_dashboard(runtime: Runtime) -> None:
     _to(datetime(2025, 6, 6, 10, 0, tzinfo=TZ))
     _, task = at_approval(runtime)
