@@ -29,6 +29,7 @@ from engine.people.accounts import add_user, ensure_org, hash_password
 from engine.runtime.runtime import Runtime
 from engine.store.db import Database
 from engine.store.models import Base, User
+from tests.support.cli import cli  # noqa: F401 - the fixture: the CLI on the test's database
 from tests.support.http import PASSWORD
 from tests.support.repo import REPO, ROLES, analysed_repo
 from tests.support.supervision import qysq_cases

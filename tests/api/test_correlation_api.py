@@ -9,8 +9,7 @@ from flask.testing import FlaskClient
 
 from engine.cli.main import main
 from engine.runtime.runtime import Runtime
-from tests.cli.test_cli import cli  # noqa: F401 - the fixture: the CLI on the test's database
-from tests.runtime.test_correlation import deploy, waits
+from tests.support.correlation import deploy, waits
 from tests.support.http import bearer
 from tests.support.steps import begin
 
@@ -39,7 +38,7 @@ def test_the_api_delivers_by_key_and_starts_by_message(client: FlaskClient, runt
     assert bad.status_code == 422
 
 
-def test_the_command_line(cli: CliRunner, runtime: Runtime) -> None:  # noqa: F811
+def test_the_command_line(cli: CliRunner, runtime: Runtime) -> None:
     deploy(runtime)
     case = begin(runtime, "t_corr", {"credit_code": "K1"})
     refused = cli.invoke(main, ["correlate", "permit_issued", "--key", "K1", "--as", "window"])

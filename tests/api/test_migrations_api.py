@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from engine.runtime.runtime import Runtime
-from tests.runtime.test_migration import KEY, deploy
 from tests.support.http import bearer
+from tests.support.migration import KEY, deploy
 from tests.support.steps import begin
 
 URL = f"/api/v1/processes/{KEY}/migrations"

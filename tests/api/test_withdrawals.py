@@ -8,10 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.runtime.runtime import Runtime
-from tests.runtime.test_returns import SUBMIT
-from tests.runtime.test_withdrawal import _accepted
-from tests.runtime.test_zzs_rules import _complete
 from tests.support.http import bearer, log_in
+from tests.support.zzs import SUBMIT, _accepted, _complete
 
 
 @pytest.fixture

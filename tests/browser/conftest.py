@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
+from tests.support.designer import design_server  # noqa: F401 - the designer's server, a fixture
 from tests.support.http import PASSWORD
 from tests.support.repo import REPO
 

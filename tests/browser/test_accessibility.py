@@ -12,19 +12,8 @@ from playwright.sync_api import Browser, Page
 
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import DESKTOP
+from tests.support.axe import violations
 from tests.support.funds import deploy_funds, post
-
-AXE = "/static/vendor/axe-core/axe.min.js"
-
-
-def violations(page: Page) -> list[str]:
-    """Critical and serious axe violations of the page as loaded, one line each with the offending nodes."""
-    page.wait_for_load_state("networkidle")
-    page.add_script_tag(url=AXE)
-    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .filter((v) => v.impact === 'critical' || v.impact === 'serious')
-        .map((v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)""")
-    return [f"{page.url}: {line}" for line in found]
 
 
 @pytest.fixture

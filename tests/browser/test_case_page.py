@@ -19,12 +19,12 @@ from engine.case.attachments import add_draft
 from engine.runtime.runtime import Runtime
 from engine.store.calendars import load_year
 from tests.browser.conftest import PHONE, shot
-from tests.browser.test_accessibility import violations
-from tests.runtime.test_zzs_rules import APPLICATION, CONSENT, SITE
+from tests.support.axe import violations
 from tests.support.deadlines import deploy_failing
 from tests.support.http import log_in
 from tests.support.steps import begin
 from tests.support.uploads import PDF
+from tests.support.zzs import APPLICATION, CONSENT, SITE
 
 
 def _complete(runtime: Runtime, case: int, element: str, username: str, data: dict[str, object]) -> None:

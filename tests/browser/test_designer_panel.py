@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import DESKTOP, PHONE, shot
-from tests.browser.test_designer import design_server, designer_page  # noqa: F401 - the fixture is used by name
+from tests.support.designer import designer_page
 
 ZZS = "processes/zzs/zzs.bpmn"
 
@@ -34,7 +34,7 @@ def select(page: Page, element_id: str) -> None:
 
 
 def test_an_unchanged_save_leaves_the_file_byte_for_byte(browser: Browser,
-                                                          design_server: tuple[str, Runtime]) -> None:  # noqa: F811
+                                                          design_server: tuple[str, Runtime]) -> None:
     base, runtime = design_server
     before = (workspace(runtime) / ZZS).read_bytes()
     page, errors = open_diagram(browser, base, ZZS)
@@ -44,7 +44,7 @@ def test_an_unchanged_save_leaves_the_file_byte_for_byte(browser: Browser,
 
 
 def test_the_panel_sets_a_due_date_and_a_condition_and_only_those_lines_change(
-        browser: Browser, design_server: tuple[str, Runtime]) -> None:  # noqa: F811
+        browser: Browser, design_server: tuple[str, Runtime]) -> None:
     base, runtime = design_server
     before = (workspace(runtime) / ZZS).read_text(encoding="utf-8")
     page, errors = open_diagram(browser, base, ZZS)
@@ -81,7 +81,7 @@ def test_the_panel_sets_a_due_date_and_a_condition_and_only_those_lines_change(
 
 
 def test_a_problem_of_another_file_is_listed_and_marked_on_the_task_using_it(
-        browser: Browser, design_server: tuple[str, Runtime]) -> None:  # noqa: F811
+        browser: Browser, design_server: tuple[str, Runtime]) -> None:
     base, runtime = design_server
     page, _ = open_diagram(browser, base, ZZS)  # the workspace exists from here on
     form = workspace(runtime) / "forms" / "zzs_precheck.json"
@@ -97,7 +97,7 @@ def test_a_problem_of_another_file_is_listed_and_marked_on_the_task_using_it(
 
 
 def test_deleting_the_accept_flows_marks_accept_as_cut_off(browser: Browser,
-                                                           design_server: tuple[str, Runtime]) -> None:  # noqa: F811
+                                                           design_server: tuple[str, Runtime]) -> None:
     base, _ = design_server
     page, errors = open_diagram(browser, base, ZZS)
     page.evaluate("""() => {
@@ -113,7 +113,7 @@ def test_deleting_the_accept_flows_marks_accept_as_cut_off(browser: Browser,
 
 
 def test_the_dmn_editor_changes_a_rule_and_keeps_the_comment(browser: Browser,
-                                                             design_server: tuple[str, Runtime]) -> None:  # noqa: F811
+                                                             design_server: tuple[str, Runtime]) -> None:
     base, runtime = design_server
     path = "processes/zzs/negative_list.dmn"
     page, errors = open_diagram(browser, base, path)
@@ -135,7 +135,7 @@ def test_the_dmn_editor_changes_a_rule_and_keeps_the_comment(browser: Browser,
 
 
 def test_the_panel_in_english_and_at_phone_width(browser: Browser,
-                                                 design_server: tuple[str, Runtime]) -> None:  # noqa: F811
+                                                 design_server: tuple[str, Runtime]) -> None:
     base, _ = design_server
     page, errors = open_diagram(browser, base, ZZS, locale="en")
     select(page, "precheck")

@@ -10,9 +10,9 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PHONE, fill_form, shot
-from tests.browser.test_zzs_flow import APPLICATION
 from tests.support.http import PASSWORD
 from tests.support.uploads import PNG
+from tests.support.zzs_form import APPLICATION
 
 ZZS = "/services/zzs_prereg"
 

@@ -18,7 +18,7 @@ from engine.people.assignment import claim
 from engine.runtime.runtime import Runtime
 from engine.store.models import HumanTask, Instance
 from tests.browser.conftest import PHONE, shot
-from tests.browser.test_accessibility import violations
+from tests.support.axe import violations
 from tests.support.http import PASSWORD
 from tests.support.repo import ROLES
 from tests.support.shipped import SUBMIT

@@ -10,9 +10,7 @@ from playwright.sync_api import Page, expect
 
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import PHONE, shot
-from tests.runtime.test_returns import SUBMIT
-from tests.runtime.test_withdrawal import _accepted, _filed
-from tests.runtime.test_zzs_rules import _complete
+from tests.support.zzs import SUBMIT, _accepted, _complete, _filed
 
 
 def _sample(runtime: Runtime) -> int:

@@ -17,11 +17,11 @@ from engine.case.attachments import add_draft
 from engine.case.notifications import list_notifications
 from engine.runtime.runtime import Runtime
 from engine.store.models import Notification, User
-from tests.runtime.test_zzs_rules import APPLICATION, CONSENT, SITE
 from tests.support.builder import bpmn, end, flows, render, start, user
 from tests.support.shipped import at_approval
 from tests.support.steps import begin, put
 from tests.support.uploads import PDF
+from tests.support.zzs import APPLICATION, CONSENT, SITE
 
 
 def _complete(runtime: Runtime, case: int, element: str, username: str, data: dict[str, Any]) -> None:

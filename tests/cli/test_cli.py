@@ -12,18 +12,7 @@ from engine.base.errors import Unauthorized
 from engine.cli.main import main
 from engine.people.auth import authenticate, login
 from engine.runtime.runtime import Runtime
-
-
-@pytest.fixture
-def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TONGBAN_DATABASE_URL", runtime.db.url)
-    return CliRunner()
-
-
-def run(cli: CliRunner, *args: str, code: int = 0) -> object:
-    result = cli.invoke(main, [*args, "--json"])
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout)
+from tests.support.cli import run
 
 
 def test_scripted_life_cycle(cli: CliRunner, tmp_path: Path) -> None:

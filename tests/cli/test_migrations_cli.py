@@ -9,12 +9,11 @@ from click.testing import CliRunner
 
 from engine.cli.main import main
 from engine.runtime.runtime import Runtime
-from tests.cli.test_cli import cli  # noqa: F401 - the fixture: the CLI on the test's database
-from tests.runtime.test_migration import KEY, deploy
+from tests.support.migration import KEY, deploy
 from tests.support.steps import begin
 
 
-def test_dry_run_refusal_and_move(cli: CliRunner,  # noqa: F811
+def test_dry_run_refusal_and_move(cli: CliRunner,
                                    runtime: Runtime) -> None:
     deploy(runtime)
     case = begin(runtime, KEY, {"unit": "A"}).case_number
@@ -35,7 +34,7 @@ def test_dry_run_refusal_and_move(cli: CliRunner,  # noqa: F811
     assert runtime.instance(case, runtime.actor("admin")).version == 2
 
 
-def test_refusals_from_the_command_line(cli: CliRunner,  # noqa: F811
+def test_refusals_from_the_command_line(cli: CliRunner,
                                         runtime: Runtime) -> None:
     deploy(runtime)
     deploy(runtime, check=True)

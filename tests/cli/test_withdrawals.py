@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from engine.cli.main import main
 from engine.runtime.runtime import Runtime
-from tests.cli.test_cli import run
+from tests.support.cli import run
 
 
 @pytest.fixture

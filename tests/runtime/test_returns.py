@@ -11,15 +11,12 @@ from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, NoticeKind
 from engine.runtime.runtime import Runtime
 from engine.store.models import HumanTask
-from tests.runtime.test_withdrawal import ACCEPT, _accepted, _filed, _notified
-from tests.runtime.test_zzs_rules import APPLICATION, CONSENT, SITE, _complete
 from tests.support.builder import Node, end, flows, props, render, user
 from tests.support.builder import bpmn as document
 from tests.support.builder import start as start_event
 from tests.support.steps import begin, do, put
 from tests.support.workspaces import OPEN
-
-SUBMIT = {"contact": "张三", "mobile": "13800000000", "email": "zhang@example.cn", "commitment": True}
+from tests.support.zzs import ACCEPT, APPLICATION, CONSENT, SITE, SUBMIT, _accepted, _complete, _filed, _notified
 
 
 def _task(runtime: Runtime, case: int, element: str) -> str:

@@ -17,8 +17,7 @@ from engine.runtime.runtime import Runtime
 from engine.store.models import Event
 from tests.support.repo import ROLES
 from tests.support.shipped import SUBMIT
-
-APPROVE = {"decision": "approved", "comment": "材料齐全，同意"}
+from tests.support.signing import APPROVE, _inbox
 
 
 @pytest.fixture
@@ -35,8 +34,6 @@ def approve(runtime: Runtime) -> str:
     return task.id
 
 
-def _inbox(runtime: Runtime, username: str) -> list[str]:
-    return [t.id for t in list_tasks(runtime.db, runtime.actor(username), TaskFilter(scope=Scope.ASSIGNED))[0]]
 
 
 def _kinds(runtime: Runtime, task_id: str) -> list[str]:

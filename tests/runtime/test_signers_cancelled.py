@@ -16,10 +16,9 @@ from engine.people.accounts import add_user
 from engine.runtime import signers
 from engine.runtime.runtime import Runtime
 from engine.store.models import HeldSubmission, HumanTask, TaskSigner
-from tests.runtime.test_signers import APPROVE, _inbox
-from tests.runtime.test_withdrawal import _accepted, _filed
-from tests.runtime.test_zzs_rules import SITE
 from tests.support.repo import ROLES
+from tests.support.signing import APPROVE, _inbox
+from tests.support.zzs import SITE, _accepted, _filed
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ never after the decision, only by the filing enterprise's applicants, each with 
 from __future__ import annotations
 
 from datetime import datetime
-from io import BytesIO
 from typing import Any
 
 import pytest
@@ -13,33 +12,9 @@ from sqlalchemy import select
 from engine.base import clock
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.vocabulary import EventKind, HumanTaskState, InstanceStatus, NoticeKind, Outcome, TimerState
-from engine.case.attachments import add_draft
 from engine.runtime.runtime import Runtime
-from engine.store.models import HumanTask, Notification, Timer, User
-from tests.runtime.test_zzs_rules import APPLICATION, CONSENT, SITE, _complete
-from tests.support.uploads import PDF
-
-ACCEPT = {"precheck_result": "accept", "structure_change_confirmed": False, "crowded_place_confirmed": False,
-          "precheck_opinion": "材料齐全，予以受理"}
-
-
-def _filed(runtime: Runtime) -> int:
-    clock.travel(datetime.fromisoformat("2026-03-02T09:00:00+08:00") - clock.now())
-    applicant = runtime.actor("haiyun")
-    sheet = add_draft(runtime.db, runtime.blobs, BytesIO(PDF), "业主同意书.pdf", "application/pdf", applicant)
-    return runtime.start("zzs_prereg", {**APPLICATION, "consent_sheet": str(sheet.id)}, applicant).id
-
-
-def _accepted(runtime: Runtime) -> int:
-    case = _filed(runtime)
-    _complete(runtime, case, "precheck", "window", ACCEPT)
-    return case
-
-
-def _notified(runtime: Runtime, username: str, kind: str) -> list[str]:
-    with runtime.db.read() as session:
-        return list(session.scalars(select(Notification.text_zh).join(User, User.id == Notification.user_id)
-                                    .where(User.username == username, Notification.kind == kind)))
+from engine.store.models import HumanTask, Timer
+from tests.support.zzs import CONSENT, SITE, _accepted, _complete, _filed, _notified
 
 
 def _kinds(runtime: Runtime, case: int) -> list[str]:
