@@ -19,11 +19,10 @@ from werkzeug.serving import make_server
 from tests.support.designer import design_server  # noqa: F401 - the designer's server, a fixture
 from tests.support.http import PASSWORD
 from tests.support.repo import REPO
+from tests.support.viewports import DESKTOP, PHONE  # noqa: F401 - the browser tests import them from here
 
 CHROMIUM = os.environ.get("TONGBAN_TEST_BROWSER") or "/usr/bin/chromium"
 SHOTS = REPO / "build" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from werkzeug.serving import make_server
 from api import create_app
 from engine.design import designer
 from engine.runtime.runtime import Runtime
-from tests.browser.conftest import DESKTOP
 from tests.support.http import PASSWORD
 from tests.support.repo import REPO
+from tests.support.viewports import DESKTOP
 
 
 @pytest.fixture
