@@ -139,10 +139,10 @@ def worker_runtime() -> Runtime:
     return _runtimes[pid]
 
 
-def step(runtime: Runtime, instance_id: int, kind: StepKind = StepKind.ADVANCE) -> bool:
+def step(runtime: Runtime, instance_id: int, kind: StepKind = StepKind.ADVANCE, after: int | None = None) -> bool:
     """Advance one instance; False when there was nothing to do for us (another step won, or it is gone)."""
     try:
-        return timers.fire(runtime, instance_id, kind)
+        return timers.fire(runtime, instance_id, kind, after)
     except NotFound:
         log.warning("instance %s no longer exists; job dropped", instance_id)
         return False
@@ -169,9 +169,10 @@ def enqueue_due(runtime: Runtime, enqueue: Callable[[str, int], Any], batch: int
 
 
 @app.task(name=ADVANCE, **JOB)
-def advance(instance_id: int) -> bool:
-    """Run the automatic steps that follow a committed step (scale-out mode's half of a request)."""
-    return step(worker_runtime(), instance_id, StepKind.ADVANCE)
+def advance(instance_id: int, after: int | None = None) -> bool:
+    """Run the automatic steps that follow a committed step (scale-out mode's half of a request): the one that
+    wrote version `after` (none when the sweep re-drives a lost job)."""
+    return step(worker_runtime(), instance_id, StepKind.ADVANCE, after)
 
 
 @app.task(name=FIRE_TIMER, **JOB)
@@ -212,7 +213,7 @@ def retain() -> int:
     return removed.tokens + len(removed.drafts) + len(removed.blobs) + len(removed.spool)
 
 
-def dispatcher_for(settings: Settings) -> Callable[[int], None] | None:
+def dispatcher_for(settings: Settings) -> Callable[[int, int], None] | None:
     """What `Runtime(dispatch=…)` takes: None (embedded, steps run inline) unless a broker is set.
 
     The step is already committed when this runs, with its outbox row: a broker outage must not fail the
@@ -223,9 +224,9 @@ def dispatcher_for(settings: Settings) -> Callable[[int], None] | None:
         return None
     publisher = make_app(settings.broker_url, current=False)
 
-    def dispatch(instance_id: int) -> None:
+    def dispatch(instance_id: int, version: int) -> None:
         try:
-            publisher.send_task(ADVANCE, args=(instance_id,), queue=QUEUE, retry=True)
+            publisher.send_task(ADVANCE, args=(instance_id, version), queue=QUEUE, retry=True)
         except BrokerUnreachable:
             log.exception("消息队列不可用，办件 %s 的后续步骤暂未入队，恢复后由定时扫描重新入队 (broker unreachable: "
                           "advance of instance %s not enqueued; the sweep re-drives it when the broker is back, "

@@ -52,11 +52,11 @@ def claim_due(runtime: Runtime, limit: int = 100, lease: timedelta | None = None
     return sorted(set(rows))
 
 
-def fire(runtime: Runtime, instance_id: int, kind: StepKind = StepKind.TIMER) -> bool:
-    """Advance one instance whose timer (or service attempt, or automatic step: `kind`) came due; False when another
-    worker got there first."""
+def fire(runtime: Runtime, instance_id: int, kind: StepKind = StepKind.TIMER, after: int | None = None) -> bool:
+    """Advance one instance whose timer (or service attempt, or automatic step: `kind`, following the step that
+    wrote version `after`) came due; False when another worker got there first."""
     try:
-        runtime.advance(instance_id, kind)
+        runtime.advance(instance_id, kind, after)
         return True
     except Conflict:
         return False  # someone else stepped the instance: their step saw the timer too

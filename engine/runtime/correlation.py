@@ -128,6 +128,4 @@ def _start(rt: Runtime, version_id: int, name: str, payload: Any, actor: Actor) 
               {"kind": EventKind.MESSAGE_RECEIVED, "element_id": compiled.start_event, "detail": {"message": name}}]
     step = rt._automatic_steps(workflow, events)
     case = NewCase(compiled.manifest.key, version_id, actor.id, None, form, data)
-    view = rt._commit(case, compiled, version_no, step, actor, EMPTY)
-    rt._dispatched(view.id)
-    return view
+    return rt._commit(case, compiled, version_no, step, actor, EMPTY)

@@ -120,9 +120,7 @@ def send_back(rt: Runtime, task_id: str, target: Any, reason: Any, actor: Actor)
     step = rt._automatic_steps(workflow, events)
     if to.element_id in done_by:
         step.notices.append(_told(row, to, done_by[to.element_id], reason))
-    view = rt._commit(row, compiled, version_no, step, actor, before)
-    rt._dispatched(view.id)
-    return view
+    return rt._commit(row, compiled, version_no, step, actor, before)
 
 
 def loops(events: list[dict[str, Any]]) -> dict[str, list[str]]:

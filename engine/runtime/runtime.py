@@ -94,9 +94,10 @@ def compile_version(files: dict[str, str], key: str) -> CompiledProcess:
 
 class Runtime:
     def __init__(self, db: Database, settings: Settings | None = None,
-                 dispatch: Callable[[int], None] | None = None) -> None:
-        """`dispatch`, when given, receives the id of every instance a request stepped: the automatic steps
-        then run in a background worker (scale-out mode) instead of inside the request (embedded mode)."""
+                 dispatch: Callable[[int, int], None] | None = None) -> None:
+        """`dispatch`, when given, receives the id of every instance a request stepped and the version counter
+        that step wrote: the automatic steps then run in a background worker (scale-out mode) instead of inside
+        the request (embedded mode)."""
         self.db = db
         self.dispatch = dispatch
         self.settings = settings or Settings.from_env()
@@ -139,6 +140,8 @@ class Runtime:
         view, version = commit(self.db, self.settings, self.orgs, case, compiled, version_no, step, actor, before,
                                completed_task, within)
         self._live.put(view.id, version, step.workflow)
+        if step.deferred and self.dispatch is not None:
+            self.dispatch(view.id, version)  # after the commit: the worker must see the step it continues
         return view
 
     def _workflow(self, row: Row[Any], compiled: CompiledProcess) -> BpmnWorkflow:
@@ -183,9 +186,7 @@ class Runtime:
             workflow.get_next_task(state=TaskState.READY, manual=True).run()
         step = self._automatic_steps(workflow, events)
         case = NewCase(key, latest.id, actor.id, enterprise_id, compiled.forms.get(compiled.start_form or ""), data)
-        view = self._commit(case, compiled, version_no, step, actor, EMPTY)
-        self._dispatched(view.id)
-        return view
+        return self._commit(case, compiled, version_no, step, actor, EMPTY)
 
     @in_context
     @metrics.counted(StepKind.COMPLETE)
@@ -230,9 +231,7 @@ class Runtime:
         spiff_task.data.update(data)
         spiff_task.run()
         step = self._automatic_steps(workflow, events)
-        view = self._commit(row, compiled, version_no, step, actor, before, completed_task=task_id)
-        self._dispatched(view.id)
-        return view
+        return self._commit(row, compiled, version_no, step, actor, before, completed_task=task_id)
 
     def _automatic_steps(self, workflow: BpmnWorkflow, events: list[dict[str, Any]]) -> Step:
         """Inline in embedded mode; deferred to a worker (which calls `advance`) in scale-out mode."""
@@ -242,10 +241,6 @@ class Runtime:
 
     def _run(self, workflow: BpmnWorkflow, events: list[dict[str, Any]], since: float | None = None) -> Step:
         return run_until_wait(workflow, events, ServiceCalls(self.settings, self.scripted_services), since)
-
-    def _dispatched(self, instance_id: int) -> None:
-        if self.dispatch is not None:
-            self.dispatch(instance_id)  # after the commit: the worker must see the step it continues
 
     @in_context
     def tasks(self, actor: Actor) -> list[TaskView]:
@@ -347,20 +342,25 @@ class Runtime:
         return migration.migrate(self, key, from_version, to_version, mapping, cases, actor, dry_run)
 
     @in_context
-    def advance(self, ref: int | str, kind: StepKind = StepKind.ADVANCE) -> InstanceView:
+    def advance(self, ref: int | str, kind: StepKind = StepKind.ADVANCE, after: int | None = None) -> InstanceView:
         """Fire whatever came due (timers) and run automatic steps: the job a worker runs after a step.
 
         Idempotent: when nothing is due the instance is left untouched and nothing is written but the removal
         of its outbox row (the automatic steps it stood for are done: a committed step removes it itself).
-        `kind` says why it runs (after a step, a timer, a service attempt), for the step metrics.
+        `kind` says why it runs (after a step, a timer, a service attempt), for the step metrics.  `after` is the
+        version counter of the step a dispatched job follows: when a later step has been written since, that
+        step ran the automatic steps or left them to its own job, and this one has nothing left to do (two jobs
+        racing on one case would only waste a step and count a conflict).
         """
         with metrics.observed(kind) as seen:
-            return self._advance(ref, seen)
+            return self._advance(ref, seen, after)
 
-    def _advance(self, ref: int | str, seen: metrics.Observed) -> InstanceView:
+    def _advance(self, ref: int | str, seen: metrics.Observed, after: int | None) -> InstanceView:
         """(`seen` learns the status a step left, when there was one: a case already in error is no new error.)"""
         with self.db.reading() as conn:
             row, version_no, compiled = self._load(conn, ref, SYSTEM)
+        if after is not None and row.version > after:
+            return self.instance(row.id, SYSTEM)  # superseded: the outbox row, if any, is the later step's
         if row.status != InstanceStatus.RUNNING:
             self._acknowledged(row.id, row.version)  # a stopped case's resume or retry runs them
             return self.instance(row.id, SYSTEM)

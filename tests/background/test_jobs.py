@@ -28,7 +28,7 @@ from tests.support.timers import timed
 
 def test_the_advance_job_runs_the_steps_a_request_deferred_and_a_rerun_writes_nothing(in_worker: Runtime) -> None:
     dispatched: list[int] = []
-    deferring = Runtime(in_worker.db, in_worker.settings, dispatch=dispatched.append)
+    deferring = Runtime(in_worker.db, in_worker.settings, dispatch=lambda case, _version: dispatched.append(case))
     haiyun, admin = deferring.actor("haiyun"), in_worker.actor("admin")
     view = deferring.start("sample_approval", {"title": "办公用房改造", "amount": 50000}, haiyun)
     # the applicant's start step runs with its request and readies the user task right after it (nothing automatic
@@ -79,11 +79,11 @@ def test_the_dispatcher_enqueues_the_advance_job(settings: Settings) -> None:
     broker = "memory://"
     dispatch = jobs.dispatcher_for(Settings(**{**settings.__dict__, "broker_url": broker}))
     assert dispatch is not None
-    dispatch(42)
+    dispatch(42, 3)
     with Connection(broker) as conn:
         message = conn.SimpleQueue(jobs.QUEUE).get(timeout=1)
         args, _kwargs, _embed = json.loads(message.body)
-        assert (message.headers["task"], args) == (jobs.ADVANCE, [42])
+        assert (message.headers["task"], args) == (jobs.ADVANCE, [42, 3])
         message.ack()
 
 
@@ -91,7 +91,7 @@ def test_an_unreachable_broker_is_logged_not_raised(settings: Settings, caplog: 
     dispatch = jobs.dispatcher_for(Settings(**{**settings.__dict__, "broker_url": "redis://127.0.0.1:1/0"}))
     assert dispatch is not None
     with caplog.at_level(logging.ERROR, logger="engine.background.jobs"):
-        dispatch(7)  # the step is committed already: the request must still succeed
+        dispatch(7, 1)  # the step is committed already: the request must still succeed
     assert "tongban advance 7" in caplog.text
 
 

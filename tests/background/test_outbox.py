@@ -46,7 +46,8 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def deferring(runtime: Runtime, dispatched: list[int] | None = None) -> Runtime:
     """A web process's runtime in scale-out mode: steps leave their automatic work to a worker."""
-    return Runtime(runtime.db, runtime.settings, dispatch=(dispatched if dispatched is not None else []).append)
+    seen = dispatched if dispatched is not None else []
+    return Runtime(runtime.db, runtime.settings, dispatch=lambda case, _version: seen.append(case))
 
 
 def rows(runtime: Runtime) -> list[tuple[Any, ...]]:
@@ -157,7 +158,7 @@ def test_the_lease_is_a_setting(in_worker: Runtime, published: list[int]) -> Non
         with pytest.raises(SettingsInvalid, match="TONGBAN_OUTBOX_LEASE"):
             Settings.from_env({"TONGBAN_OUTBOX_LEASE": wrong})
     short = replace(in_worker.settings, outbox_lease=timedelta(seconds=5))
-    web = Runtime(in_worker.db, short, dispatch=lambda _: None)
+    web = Runtime(in_worker.db, short, dispatch=lambda _case, _version: None)
     view = web.start("sample_approval", SAMPLE, web.actor("haiyun"))
     clock.travel(timedelta(seconds=5))
     assert jobs.sweep() == 1 and published == [view.id]

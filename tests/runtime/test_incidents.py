@@ -101,7 +101,7 @@ def test_jobs_retry_transient_outages_with_backoff_and_not_workflow_failures() -
 
 def test_a_failing_script_in_a_job_goes_to_the_error_state_without_a_retry(runtime: Runtime) -> None:
     deploy_failing(runtime)
-    deferred = Runtime(runtime.db, runtime.settings, dispatch=lambda _id: None)
+    deferred = Runtime(runtime.db, runtime.settings, dispatch=lambda _case, _version: None)
     view = deferred.start("t_incident", {"accepted_at": "2099-03-02T09:00:00+08:00"}, runtime.actor("haiyun"))
     assert view.status == "running"  # the script waits for a worker
     assert jobs.step(runtime, view.id) is True  # the job itself succeeds: nothing to retry

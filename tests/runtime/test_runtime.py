@@ -12,7 +12,7 @@ from engine.base import clock
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.definitions.registry import deploy
 from engine.runtime.runtime import Runtime
-from engine.store.models import Event, HumanTask, Instance
+from engine.store.models import Event, HumanTask, Instance, OutboxEntry
 from tests.support.builder import bpmn
 from tests.support.workspaces import workspace
 
@@ -174,17 +174,35 @@ def test_case_number_date_is_the_local_date_in_china(runtime: Runtime) -> None:
 
 
 def test_scale_out_mode_defers_automatic_steps_to_the_dispatcher(runtime: Runtime) -> None:
-    queued: list[int] = []
-    deferred = Runtime(runtime.db, runtime.settings, dispatch=queued.append)
+    queued: list[tuple[int, int]] = []
+    deferred = Runtime(runtime.db, runtime.settings, dispatch=lambda case, version: queued.append((case, version)))
     view = deferred.start("sample_approval", START, deferred.actor("haiyun"))
     # the applicant's start step ran with its request (engine/definitions/compiler.py `_applicants_step`), which
     # made the user task after it ready; nothing automatic ran
-    assert queued == [view.id] and [t.element_id for t in view.open_tasks] == ["submit"]
+    assert queued == [(view.id, 1)] and [t.element_id for t in view.open_tasks] == ["submit"]
     worker = runtime  # a worker process: its own runtime, no dispatcher
-    worker.advance(view.id)
+    worker.advance(view.id, after=1)
     [submit] = worker.tasks(worker.actor("haiyun"))
     assert submit.id == view.open_tasks[0].id
     deferred.complete(submit.id, SUBMIT, deferred.actor("haiyun"))
-    assert queued == [view.id, view.id] and worker.tasks(worker.actor("window")) == []
-    worker.advance(view.id)
+    assert queued == [(view.id, 1), (view.id, 2)] and worker.tasks(worker.actor("window")) == []
+    worker.advance(view.id, after=2)
     assert [t.element_id for t in worker.tasks(worker.actor("window"))] == ["approve"]
+
+
+def test_a_late_job_a_later_step_superseded_leaves_the_work_to_that_step_s_job(runtime: Runtime) -> None:
+    """The applicant submits before the start's job has run (a fast client, a busy worker): that job, run late,
+    must not race the submission's own job for the same automatic steps (one of the two would conflict)."""
+    queued: list[tuple[int, int]] = []
+    deferred = Runtime(runtime.db, runtime.settings, dispatch=lambda case, version: queued.append((case, version)))
+    view = deferred.start("sample_approval", START, deferred.actor("haiyun"))
+    deferred.complete(view.open_tasks[0].id, SUBMIT, deferred.actor("haiyun"))
+    assert queued == [(view.id, 1), (view.id, 2)]
+    runtime.advance(view.id, after=1)  # the start's job, late: the submission's job owns what follows it
+    assert runtime.tasks(runtime.actor("window")) == []
+    with runtime.db.read() as s:
+        assert s.get(Instance, view.id).version == 2 and s.get(OutboxEntry, view.id) is not None
+    runtime.advance(view.id, after=2)
+    assert [t.element_id for t in runtime.tasks(runtime.actor("window"))] == ["approve"]
+    with runtime.db.read() as s:
+        assert s.get(Instance, view.id).version == 3 and s.get(OutboxEntry, view.id) is None
