@@ -11,10 +11,14 @@ EXT001… of its constraint models) is read from a git mirror, never vendored:
   case per betsy test case: the model is adapted as a tongban designer would draw it (the start event in
   the applicant's lane, timer values quoted, betsy's Java conditions `test.contains("a")` written as
   Python `"a" in test`, each marker script as an assignment); the case is started with betsy's inputs
-  (`test`, `integerVariable`, `testCaseNumber`) and driven by the timer sweep while the clock travels
-  one second at a time, up to 60 s (plus the test's delay).  Its trace is read from the case history:
-  each `data_changed` event of a marker script gives `SCRIPT_taskN` (so loops and parallel branches
-  count every run), a case in `error` gives `ERROR_runtime`/`ERROR`, an uncaught error or escalation
+  (`test`, `integerVariable`, `testCaseNumber`) — after its partner processes' cases when betsy runs them in
+  parallel — and driven by the timer sweep while the clock travels
+  one second at a time, up to 60 s (plus the test's delay).  betsy's scripts that sleep ten seconds are
+  drawn as a tongban designer draws work that takes time — a ten-second timer of the same id (tongban's
+  scripts are bounded and instant); two of them overlapping give `EXECUTION_parallel`.  Its trace is that
+  of every case the test made (the cases its messages and signals started too): each completed run of a
+  marker script in the task tree gives `SCRIPT_taskN` (loops, multi-instance children and the branches a
+  cycle timer starts each count), a case in `error` gives `ERROR_runtime`/`ERROR`, an uncaught error or escalation
   recorded as such gives `ERROR_thrownErrorEvent`/`ERROR_thrownEscalationEvent`, a refusal at deploy
   `ERROR_deployment`.  A test passes when every case's trace equals betsy's expected one as a multiset,
   is *refused* when tongban refuses the model (with a message) and betsy expected it to run, and is
@@ -41,7 +45,9 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.task import TaskState
+from sqlalchemy import select
 
 from engine.background import timers
 from engine.base import clock
@@ -54,6 +60,7 @@ from engine.design.demo import DEMO_ORGS, DEMO_USERS
 from engine.people.accounts import add_user, ensure_org
 from engine.runtime.runtime import Runtime
 from engine.store.db import Database
+from engine.store.models import Instance
 
 ROOT = Path(__file__).resolve().parent.parent
 BETSY = Path("/work/.mirror/uniba-dsg+betsy/repo")
@@ -78,8 +85,12 @@ ASSERTIONS = {"assertTask1": "SCRIPT_task1", "assertTask2": "SCRIPT_task2", "ass
 #: betsy's marker scripts, as tongban scripts: each changes the data, so its run is on the case's record
 SCRIPTS = {"SET_STRING_DATA": 'data = "String"', "INCREMENT_INTEGER_VARIABLE": "integerVariable = integerVariable + 1",
            "INCREMENT_INTEGER_VARIABLE_AND_LOG": "integerVariable = integerVariable + 1",
-           "THROW_ERROR": "failed = 1 / 0"}
+           "THROW_ERROR": "failed = 1 / 0",
+           "CREATE_MARKER_FILE": "marker_created = True"}  # needs no earlier data: a message-started case has none
 COUNTING = "betsy_runs = betsy_runs + 1"
+#: betsy's scripts that log a time stamp, sleep, and log another: the parallel gateway test checks they overlap
+STAMPS = ("CREATE_TIMESTAMP_LOG_1", "CREATE_TIMESTAMP_LOG_2")
+WAIT = timedelta(seconds=10)  # how long betsy's sleeping scripts sleep
 
 
 def git(*args: str) -> str:
@@ -139,16 +150,31 @@ def condition(text: str) -> str:
     return re.sub(r"!(?!=)", "not ", text).replace("&&", " and ").replace("||", " or ")
 
 
+def waiting(task: etree._Element) -> None:
+    """A script task that sleeps (betsy's `Thread.sleep` of ten seconds) as a tongban designer draws work that
+    takes time: a timer catch event of the same id and flows — tongban's scripts are bounded and instant."""
+    task.tag = BPMN + "intermediateCatchEvent"
+    for child in [c for c in task if etree.QName(c).localname not in ("incoming", "outgoing")]:
+        task.remove(child)
+    timer = etree.SubElement(task, BPMN + "timerEventDefinition", id=f"{task.get('id')}_wait")
+    etree.SubElement(timer, BPMN + "timeDuration").text = f'"PT{WAIT.seconds}S"'
+    for attribute in [a for a in task.attrib if a not in ("id", "name")]:
+        del task.attrib[attribute]
+
+
 def adapt(data: bytes, key: str) -> tuple[bytes, dict[str, str]]:
     """The model with tongban scripts, conditions and timer values; returns it and element id → marker."""
     root = etree.fromstring(data)
     markers: dict[str, str] = {}
-    for script in root.iter(BPMN + "script"):
+    for script in list(root.iter(BPMN + "script")):
         marker, task = (script.text or "").strip(), script.getparent()
         if marker.startswith("SCRIPT_") or marker in ("CREATE_MARKER_FILE", "LOG_DATA", "WAIT_TEN_SECONDS",
-                                                      "INCREMENT_INTEGER_VARIABLE_AND_LOG"):
+                                                      "INCREMENT_INTEGER_VARIABLE_AND_LOG", *STAMPS):
             markers[task.get("id")] = marker
-        script.text = SCRIPTS.get(marker, COUNTING) if marker != "LOG_DATA" else COUNTING
+        if marker in ("WAIT_TEN_SECONDS", *STAMPS):
+            waiting(task)
+        else:
+            script.text = SCRIPTS.get(marker, COUNTING) if marker != "LOG_DATA" else COUNTING
     for tag in ("conditionExpression", "condition", "loopCondition", "completionCondition"):
         for expression in root.iter(BPMN + tag):
             expression.text = condition(expression.text or "")
@@ -157,8 +183,7 @@ def adapt(data: bytes, key: str) -> tuple[bytes, dict[str, str]]:
             value = (expression.text or "").strip()
             if value and not value.startswith(("'", '"')):
                 expression.text = f'"{value}"'
-    process = root.find(f"{BPMN}process[@id='{key}']")
-    if process is not None:
+    for process in root.iterfind(BPMN + "process"):  # the case's, and its partners' (messages, signals)
         starts = [s.get("id") for s in process.iterfind(BPMN + "startEvent")]
         lanes = list(process.iter(BPMN + "lane"))
         holding = [lane for lane in lanes if {(r.text or "").strip() for r in lane.iterfind(BPMN + "flowNodeRef")}
@@ -172,8 +197,9 @@ def adapt(data: bytes, key: str) -> tuple[bytes, dict[str, str]]:
             for lane in holding:
                 lane.set("name", APPLICANT_LANE)
         elif not lanes:
-            lane_set = etree.Element(BPMN + "laneSet", id="betsy_lanes")
-            lane = etree.SubElement(lane_set, BPMN + "lane", id="betsy_applicant", name=APPLICANT_LANE)
+            lane_set = etree.Element(BPMN + "laneSet", id=f"betsy_lanes_{process.get('id')}")
+            lane = etree.SubElement(lane_set, BPMN + "lane", id=f"betsy_applicant_{process.get('id')}",
+                                    name=APPLICANT_LANE)
             for start in starts:
                 etree.SubElement(lane, BPMN + "flowNodeRef").text = start
             before = ("documentation", "extensionElements", "supportedInterfaceRef", "ioSpecification", "ioBinding",
@@ -184,9 +210,15 @@ def adapt(data: bytes, key: str) -> tuple[bytes, dict[str, str]]:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8"), markers
 
 
-def workspace(key: str, model: bytes) -> dict[str, bytes]:
-    return {"processes/roles.yaml": ROLES, f"processes/{key}/{key}.bpmn": model, f"forms/{START_FORM}": OPEN_FORM,
-            f"processes/{key}/process.yaml": f"key: {key}\ncode: BTS\nname: {{zh: {key}, en: {key}}}\n".encode()}
+def workspace(key: str, model: bytes, others: list[str]) -> dict[str, bytes]:
+    """The model as one process folder, and a process.yaml beside it for each other process it holds (the
+    partner a message or signal goes to or comes from)."""
+    files = {"processes/roles.yaml": ROLES, f"processes/{key}/{key}.bpmn": model, f"forms/{START_FORM}": OPEN_FORM}
+    for number, process in enumerate([key, *others]):
+        code = "BTS" if process == key else f"BT{number}"
+        files[f"processes/{process}/process.yaml"] = (f"key: {process}\ncode: {code}\n"
+                                                     f"name: {{zh: {process}, en: {process}}}\n").encode()
+    return files
 
 
 # -- running ---------------------------------------------------------------------------------------------
@@ -196,17 +228,19 @@ def trace(runtime: Runtime, instance: int, markers: dict[str, str]) -> list[str]
     with runtime.db.reading() as conn:  # a multi-instance's runs: its children, whose data the history merges
         row, _, compiled = runtime._load(conn, instance, runtime.actor("admin"))
         workflow = runtime._workflow(row, compiled)
-    children = Counter(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                       if t.task_spec.name.endswith("[child]"))
-    for element, runs in children.items():
+        began, ended = conn.execute(select(Instance.created_at, Instance.ended_at).where(Instance.id == instance)).one()
+    # every run of a marker script is a completed task in the tree (loops, multi-instance children and the
+    # branches a non-interrupting cycle timer starts each add one); the history's data changes would miss a
+    # run that leaves the case data as an earlier one did
+    runs = Counter(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                   if not isinstance(t.task_spec, LoopTask))  # a loop's runs are its children, not the loop
+    for element, count in runs.items():
         if markers.get(element, "").startswith("SCRIPT_"):
-            out.extend([markers[element]] * runs)
+            out.extend([markers[element]] * count)
     for event in view.events or []:
         marker = markers.get(event.get("element_id") or "")
         if event["kind"] == "data_changed" and marker:
-            if marker.startswith("SCRIPT_") and event.get("element_id") not in children:
-                out.append(marker)
-            elif marker == "CREATE_MARKER_FILE" and "MARKER_exists" not in out:
+            if marker == "CREATE_MARKER_FILE" and "MARKER_exists" not in out:
                 out.append("MARKER_exists")
             elif marker == "LOG_DATA" and (view.data or {}).get("data") == "String":
                 out.append("DATA_correct")
@@ -216,26 +250,37 @@ def trace(runtime: Runtime, instance: int, markers: dict[str, str]) -> list[str]
             message = (event.get("detail") or {}).get("message", "")
             out.append("ERROR_thrownErrorEvent" if "错误结束" in message or "error end" in message else
                        "ERROR_thrownEscalationEvent" if "escalation" in message else "ERROR_runtime")
+    stamped = [e for e, m in markers.items() if m in STAMPS]
+    if stamped and all(runs[e] for e in stamped) and ended is not None and ended - began < WAIT * len(stamped):
+        # the sleeping scripts, drawn as waits (`waiting`), overlapped: the branches ran side by side
+        out.append("EXECUTION_parallel")
     if view.status == "error" and not any(o.startswith("ERROR") for o in out):
         out.append("ERROR")
     return out
 
 
-def run_case(runtime: Runtime, key: str, case: Case, number: int, markers: dict[str, str]) -> list[str]:
+def run_case(runtime: Runtime, key: str, case: Case, number: int, markers: dict[str, str],
+             partners: list[str]) -> list[str]:
+    """One betsy test case: its partner processes first when it runs them in parallel (they wait for what the
+    case sends), then the case; the trace is that of every case the test made, those its messages started too."""
     data = {"test": case.test, "integerVariable": case.integer, "testCaseNumber": number, "betsy_runs": 0}
+    admin = runtime.actor("admin")
     try:
-        view = runtime.start(key, data, runtime.actor(APPLICANT))
+        started = [runtime.start(p, data, runtime.actor(APPLICANT)) for p in (partners if case.parallel else [])]
+        started.append(runtime.start(key, data, runtime.actor(APPLICANT)))
     except TongbanError as exc:
         return [f"ERROR_start: {exc}"]
+    first = min(v.id for v in started)
     waited = timedelta(0)
     while waited < timedelta(seconds=60, milliseconds=case.delay_ms):
-        status = runtime.instance(view.id, runtime.actor("admin")).status
-        if status != "running":
+        made = [v.id for v in runtime.instances(admin) if v.id >= first]
+        if all(runtime.instance(i, admin).status != "running" for i in made):
             break
         clock.travel(timedelta(seconds=1))
         waited += timedelta(seconds=1)
         timers.sweep(runtime)
-    return trace(runtime, view.id, markers)
+    made = sorted(v.id for v in runtime.instances(admin) if v.id >= first)
+    return [marker for instance in made for marker in trace(runtime, instance, markers)]
 
 
 def executable(verbose: bool, only: str | None) -> Counter[str]:
@@ -273,22 +318,20 @@ def judge(runtime: Runtime, key: str, data: bytes, cases: list[Case]) -> tuple[s
     model, markers = adapt(data, key)
     # betsy's generic "ERROR" is met by any error: a refusal at deploy or a case in error
     expects_refusal = bool(cases) and all({"ERROR_deployment", "ERROR"} & set(c.expected) for c in cases)
+    root = etree.fromstring(data)
+    called = {c.get("calledElement") for c in root.iter(BPMN + "callActivity")}
+    others = [p.get("id") for p in root.iterfind(BPMN + "process") if p.get("id") not in (key, *called)]
     try:
-        deploy(runtime.db, workspace(key, model), by="conformance")
+        deploy(runtime.db, workspace(key, model, others), by="conformance")
     except DefinitionInvalid as exc:
         first = errors_in(exc.problems)[0] if errors_in(exc.problems) else None
         return ("pass" if expects_refusal else "refused"), f"{first.element_id}: {first.message}" if first else ""
     if any("ERROR_deployment" in c.expected for c in cases):
         return "wrong", "deployed, betsy expects it refused"
-    root = etree.fromstring(data)
-    called = {c.get("calledElement") for c in root.iter(BPMN + "callActivity")}
-    others = [p for p in root.iterfind(BPMN + "process") if p.get("id") not in (key, *called)]
-    if any(c.parallel or ("MARKER_exists" in c.expected and others) for c in cases):
-        # a second process sends it a message or signal, or receives one
-        return "crosscase", "needs messages or signals between two cases (not built: cross-case correlation)"
+    partners = [p for p in others if _plainly_started(root, p)]
     for number, case in enumerate(cases, 1):
         try:
-            got = run_case(runtime, key, case, number, markers)
+            got = run_case(runtime, key, case, number, markers, partners)
         except Exception as exc:  # a crash is a finding of its own, reported with the test
             return "errored", f"case {number}: {type(exc).__name__}: {exc}"
         if case.expected == ["ERROR"] and any(g.startswith("ERROR") for g in got):
@@ -298,6 +341,14 @@ def judge(runtime: Runtime, key: str, data: bytes, cases: list[Case]) -> tuple[s
         if sorted(got) != sorted(case.expected):
             return "wrong", f"case {number} (test={case.test!r}): got {sorted(got)}, expected {sorted(case.expected)}"
     return "pass", ""
+
+
+def _plainly_started(root: etree._Element, process: str) -> bool:
+    """Whether a process starts by a none start event (a partner the test starts), not by a message or signal."""
+    element = root.find(f"{BPMN}process[@id='{process}']")
+    return element is not None and any(
+        not [c for c in start if etree.QName(c).localname.endswith("EventDefinition")]
+        for start in element.iterfind(BPMN + "startEvent"))
 
 
 def constraints(verbose: bool) -> Counter[str]:
@@ -325,8 +376,7 @@ def main() -> None:
     if args.only != "constraints":
         figures = executable(args.v, args.k)
         print(f"executable: {figures['pass']} pass, {figures['refused']} refused, {figures['wrong']} wrong, "
-              f"{figures['crosscase']} need cross-case messaging, {figures['errored']} errored "
-              f"of {sum(figures.values())}")
+              f"{figures['errored']} errored of {sum(figures.values())}")
     if args.only != "executable" and not args.k:
         figures = constraints(args.v)
         print(f"constraints: {figures['rejected']} rejected, {figures['accepted']} accepted of "

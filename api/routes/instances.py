@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from engine.case.comments import add_comment, list_comments
 from engine.runtime.caseview import diagram_xml
+from engine.runtime.correlation import Correlated
 from engine.runtime.inbox import InstanceFilter, list_instances
 
 from ..openapi import BAD_CURSOR, STEP_PRODUCT_FAILED
@@ -95,7 +96,20 @@ def deliver(body: dict[str, Any], instance_id: int) -> Any:
 @blp.alt_response(409, description="没有办件在等待该消息，也没有流程由它发起 (no case waits for the message with this "
                                    "key, and no process starts with it)")
 def correlate(body: dict[str, Any]) -> Any:
-    result = runtime().correlate(body["name"], body["key"], body["payload"], actor())
+    return _reached(runtime().correlate(body["name"], body["key"], body["payload"], actor()))
+
+
+@blp.route("/signals", methods=["POST"])
+@blp.doc(security=REQUIRED, operationId="broadcastSignal",
+         summary="send a signal to every case waiting for it and start every process whose signal start event it "
+                 "is (administrators, integrations); reaching nobody is no error")
+@blp.arguments(MessageRequest)
+@blp.response(200, CorrelatedSchema)
+def broadcast(body: dict[str, Any]) -> Any:
+    return _reached(runtime().broadcast(body["name"], body["payload"], actor()))
+
+
+def _reached(result: Correlated) -> dict[str, Any]:
     return {"message": result.message, "key": result.key, "delivered": result.delivered, "started": result.started,
             "skipped": result.skipped}
 

@@ -38,6 +38,7 @@ from engine.background import jobwatch, mail, outbox, retention, sla, timers
 from engine.base.errors import NotFound
 from engine.base.settings import Settings, SettingsInvalid, broker_url_from_env
 from engine.base.vocabulary import TimerKind
+from engine.runtime import routing
 from engine.runtime.metrics import StepKind
 from engine.runtime.runtime import Runtime
 from engine.store.db import Database
@@ -194,6 +195,7 @@ def sweep() -> int:
     runtime = worker_runtime()
     by_name = {FIRE_TIMER: fire_timer, RUN_SERVICE: run_service, ADVANCE: advance}
     enqueued = enqueue_due(runtime, lambda job, instance_id: by_name[job].apply_async((instance_id,)))
+    routing.sweep(runtime)  # throws between cases whose routing died with its process
     sla.sweep(runtime)
     return enqueued
 

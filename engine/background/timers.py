@@ -18,6 +18,7 @@ from engine.base.clock import now
 from engine.base.errors import Conflict, TongbanError
 from engine.base.periodic import Periodic
 from engine.base.vocabulary import InstanceStatus, TimerKind, TimerState
+from engine.runtime import routing
 from engine.runtime.context import in_context
 from engine.runtime.metrics import StepKind
 from engine.runtime.runtime import Runtime
@@ -89,5 +90,7 @@ class TimerThread(Periodic):
         while sweep(self.runtime) > 0:
             pass
         while outbox.sweep(self.runtime) > 0:  # rows only a time in scale-out mode left behind
+            pass
+        while routing.sweep(self.runtime) > 0:  # throws whose routing died with its process
             pass
         sla.sweep(self.runtime)

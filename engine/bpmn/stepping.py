@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -40,6 +40,19 @@ class Step:
     outcome: str | None = None
     #: the automatic steps that follow were not run: a worker runs them (scale-out mode; the step's outbox row)
     deferred: bool = False
+    #: messages and signals thrown for no catcher in this case: other cases' (engine/runtime/routing.py)
+    thrown: list[Thrown] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Thrown:
+    """A message or signal a case threw that nobody in it caught, with its payload and the task that threw it
+    (whose data a correlation key is worked out over)."""
+
+    kind: str  # message | signal
+    name: str
+    payload: Any
+    thrower: Task | None
 
 
 def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: ServiceCalls,
@@ -66,12 +79,14 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: 
     events.extend(changes.automatic(workflow, since))
     # Events thrown for no catcher in this case leave the state (they would pile up in it).  An error nobody
     # catches ends the case in error (BPMN §10.5.4: the process ends abnormally); messages, signals and
-    # escalations go on record, by kind — a thrown message is not routed to other cases (an integration delivers
-    # one by name and correlation key: engine/runtime/correlation.py).
+    # escalations go on record, by kind, and messages and signals go on to other cases (the step's `thrown`).
     uncaught = workflow.get_events()
     errors = [e for e in uncaught if isinstance(e.event_definition, ErrorEventDefinition)]
     events.extend({"kind": EventKind.MESSAGE_THROWN, "detail": _thrown(e.event_definition)}
                   for e in uncaught if e not in errors)
+    thrown = [Thrown("message" if isinstance(e.event_definition, MessageEventDefinition) else "signal",
+                     e.event_definition.name, e.payload, _thrower(workflow, e.event_definition))
+              for e in uncaught if isinstance(e.event_definition, MessageEventDefinition | SignalEventDefinition)]
     if errors:
         element = _thrown_by(workflow, errors[0].event_definition)
         code = errors[0].event_definition.code
@@ -84,8 +99,8 @@ def run_until_wait(workflow: BpmnWorkflow, events: list[dict[str, Any]], calls: 
         terminate = _terminated(workflow)
         outcome = InstanceStatus.TERMINATED if terminate else InstanceStatus.COMPLETED
         events.append({"kind": EventKind.ENDED, "element_id": terminate, "detail": {"outcome": outcome}})
-        return Step(workflow, outcome, events, notices=calls.notices)
-    return Step(workflow, InstanceStatus.RUNNING, events, notices=calls.notices)
+        return Step(workflow, outcome, events, notices=calls.notices, thrown=thrown)
+    return Step(workflow, InstanceStatus.RUNNING, events, notices=calls.notices, thrown=thrown)
 
 
 def _thrown(definition: Any) -> dict[str, str]:
@@ -95,11 +110,17 @@ def _thrown(definition: Any) -> dict[str, str]:
     return detail if kind == "message" else {**detail, "event": kind}
 
 
-def _thrown_by(workflow: BpmnWorkflow, definition: Any) -> str | None:
-    """The element (an error end event) whose definition threw this, for the record."""
+def _thrower(workflow: BpmnWorkflow, definition: Any) -> Task | None:
+    """The task (a throw or end event) whose definition threw this: the latest to complete."""
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
             if getattr(t.task_spec, "event_definition", None) is definition]
-    return element_of(max(done, key=lambda t: t.last_state_change)) if done else None
+    return max(done, key=lambda t: t.last_state_change) if done else None
+
+
+def _thrown_by(workflow: BpmnWorkflow, definition: Any) -> str | None:
+    """The element (an error end event) whose definition threw this, for the record."""
+    task = _thrower(workflow, definition)
+    return element_of(task) if task else None
 
 
 class _Interrupted(Exception):
@@ -169,11 +190,13 @@ def _timer_due(task: Task) -> datetime | None:
     return min(dues, default=None)
 
 
-def _messages(task: Task) -> list[str]:
-    """The messages a waiting task catches: its own message, or those an event-based gateway waits on."""
+def _awaited(task: Task) -> list[tuple[str, str]]:
+    """The messages and signals a waiting task catches, as (kind, name): its own, or those an event-based gateway
+    waits on."""
     definition = getattr(task.task_spec, "event_definition", None)
-    return [d.name for d in (getattr(definition, "event_definitions", None) or [definition])
-            if isinstance(d, MessageEventDefinition)]
+    return [("message" if isinstance(d, MessageEventDefinition) else "signal", d.name)
+            for d in (getattr(definition, "event_definitions", None) or [definition])
+            if isinstance(d, MessageEventDefinition | SignalEventDefinition)]
 
 
 @dataclass(frozen=True)
@@ -185,7 +208,7 @@ class Snapshot:
     tasks: dict[str, Task]
     timers: dict[str, tuple[str, datetime]]
     retries: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    messages: dict[str, tuple[Task, list[str]]] = field(default_factory=dict)
+    messages: dict[str, tuple[Task, list[tuple[str, str]]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> Snapshot:
@@ -193,7 +216,7 @@ class Snapshot:
         tasks: dict[str, Task] = {}
         timers: dict[str, tuple[str, datetime]] = {}
         retries: dict[str, tuple[str, datetime]] = {}
-        messages: dict[str, tuple[Task, list[str]]] = {}
+        messages: dict[str, tuple[Task, list[tuple[str, str]]]] = {}
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
             if task.state == TaskState.READY:
                 if task.task_spec.manual:
@@ -204,7 +227,7 @@ class Snapshot:
             else:
                 if (due := _timer_due(task)) is not None:
                     timers[str(task.id)] = (element_of(task), due)
-                if names := _messages(task):
+                if names := _awaited(task):
                     messages[str(task.id)] = (task, names)
         return cls(tasks, timers, retries, messages)
 

@@ -1,5 +1,5 @@
-"""`tongban correlate` — a message by name and correlation key to the cases waiting for it
-(engine/runtime/correlation.py)."""
+"""`tongban correlate` and `tongban signal` — a message by name and correlation key, or a signal, to the cases
+waiting for it (engine/runtime/correlation.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,21 @@ def correlate(ctx: Context, name: str, key: str | None, data: str, username: str
     waiting for it, or start the processes it starts; administrators, integrations)."""
     result = ctx.runtime.correlate(name, key, read_data(data), ctx.runtime.actor(username))
     emit(as_json, result.to_dict(), lambda: _print(result))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--data", "data", default="{}", help="信号内容 JSON 或文件 (the signal payload)")
+@as_option
+@json_option
+@pass_ctx
+def signal(ctx: Context, name: str, data: str, username: str, as_json: bool) -> None:
+    """发出信号：送达所有等待它的办件，并发起以它为开始事件的流程 (send a signal to every case waiting for it and
+    start the processes it starts; administrators, integrations)."""
+    result = ctx.runtime.broadcast(name, read_data(data), ctx.runtime.actor(username))
+    emit(as_json, result.to_dict(), lambda: _print(result))
+    if not result.delivered and not result.started:
+        click.echo("无办件等待该信号 (no case waits for the signal)")
 
 
 def _print(result: Correlated) -> None:

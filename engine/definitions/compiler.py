@@ -15,6 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask as ManualTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
@@ -105,8 +106,9 @@ class CompiledProcess:
     start_role: Role | None
     files: Files = field(repr=False)
     start_event: str | None = None  # the BPMN id of the start event people trigger
-    #: the message a message start event starts the process with (engine/runtime/correlation.py), if it has one
-    start_message: str | None = None
+    #: ("message" | "signal", name) a message or signal start event starts the process with
+    #: (engine/runtime/correlation.py), if it has one
+    start_trigger: tuple[str, str] | None = None
     #: the process folder's document templates, and which elements issue which of them on completion
     documents: dict[str, Template] = field(default_factory=dict, repr=False)
     document_elements: dict[str, list[str]] = field(default_factory=dict)
@@ -131,9 +133,14 @@ def _applicants_step(process_id: str, start: Any, role: Role, props: dict[str, s
                          return_to=props.get(RETURN_TO_PROPERTY) != "false", return_from=False)
 
 
-def _message_of(start: Any) -> str | None:
+def _trigger_of(start: Any) -> tuple[str, str] | None:
+    """("message" | "signal", name) when the start event is a message or signal start event."""
     definition = getattr(start, "event_definition", None)
-    return definition.name if isinstance(definition, MessageEventDefinition) else None
+    if isinstance(definition, MessageEventDefinition):
+        return "message", definition.name
+    if isinstance(definition, SignalEventDefinition):
+        return "signal", definition.name
+    return None
 
 
 class TongbanParser(SpiffBpmnParser):
@@ -342,8 +349,8 @@ class ParsedWorkspace:
         start = spec.start.outputs[0] if spec.start.outputs else None
         start_props = (getattr(start, "extensions", None) or {}).get("properties", {}) if start else {}
         start_role = self.catalogue.role_for_lane(getattr(start, "lane", None))
-        # a message start event is triggered by its message, never by a person: it is nobody's step to return to
-        if start is not None and start_props.get(FORM_PROPERTY) and start_role is not None and not _message_of(start):
+        # a message or signal start event is triggered by its event, never by a person: nobody's step to return to
+        if start is not None and start_props.get(FORM_PROPERTY) and start_role is not None and not _trigger_of(start):
             human_tasks[(spec.name, start.name)] = _applicants_step(spec.name, start, start_role, start_props)
         bundle = self.bundle(manifest.key)
         return CompiledProcess(
@@ -356,7 +363,7 @@ class ParsedWorkspace:
             start_form=start_props.get(FORM_PROPERTY),
             start_role=start_role,
             start_event=getattr(start, "bpmn_id", None),
-            start_message=_message_of(start),
+            start_trigger=_trigger_of(start),
             files=bundle,
             documents=templates_for(bundle, manifest.path),
             document_elements=self.document_elements(bundle),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 from sqlalchemy import Connection, Row, select
 
+from engine.base import jsonvalues
 from engine.base.clock import now
 from engine.base.errors import FormInvalid, TongbanError
 from engine.base.settings import Settings
@@ -121,6 +122,7 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
     with db.writing() as conn:
         new_rows = _new_task_rows(conn, orgs, compiled, step, after, before, case.enterprise_id, at, completed_task)
         new_waits = _new_message_waits(step, after, before, at)
+        thrown = _thrown_rows(step, at, settings.outbox_lease)
         if isinstance(case, NewCase):
             instance_id, case_number = insert_numbered(
                 conn, settings.district, compiled.manifest.code, at.astimezone(settings.timezone).date(), {
@@ -148,6 +150,8 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
                            before, completed_task)
         statements.write_message_waits(conn, [{**w, "instance_id": instance_id} for w in new_waits],
                                        before.messages.keys() - after.messages.keys())
+        if thrown:
+            statements.write_thrown(conn, [{**t, "instance_id": instance_id} for t in thrown])
         _follow_up(conn, settings, case, step, instance_id, version, at)
         if view.status == InstanceStatus.RUNNING:  # only a running case shows its open tasks
             carried_over = after.tasks.keys() - {t["id"] for t in new_tasks}
@@ -253,18 +257,48 @@ def _new_message_waits(step: Step, after: Snapshot, before: Snapshot, at: dateti
     for task_id, (task, names) in after.messages.items():
         if task_id in before.messages:
             continue
-        expression = ((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}).get(KEY_PROPERTY)
         try:
-            key = _evaluated(KEY_PROPERTY, expression, task, _key_text) if expression else None
+            key = _correlation_key(task)
         except TongbanError as exc:
-            if step.status != InstanceStatus.ERROR:
-                step.status, step.error, step.error_element = InstanceStatus.ERROR, exc.message, element_of(task)
-                step.events.append({"kind": EventKind.ERROR, "element_id": element_of(task),
-                                    "detail": {"message": exc.message}})
+            _failed(step, exc, task)
             continue
         rows.extend({"task_id": task_id, "element_id": element_of(task), "message": name[:200], "key": key,
-                     "created_at": at} for name in names)
+                     "kind": kind, "created_at": at} for kind, name in names)
     return rows
+
+
+def _thrown_rows(step: Step, at: datetime, lease: timedelta) -> list[dict[str, Any]]:
+    """Rows for the messages and signals this step threw for other cases (engine/runtime/routing.py), each with
+    the correlation key of the element that threw it; one whose key or payload cannot be had puts the case in
+    its error state naming the element (a message lost without a word would leave its receiver waiting)."""
+    rows = []
+    for thrown in step.thrown:
+        element = element_of(thrown.thrower) if thrown.thrower else None
+        try:
+            key = _correlation_key(thrown.thrower) if thrown.thrower else None
+            if bad := jsonvalues.problems(thrown.payload):
+                raise TongbanError(f"{element} 发出的{thrown.name}内容无法保存 (the payload {element} sent with "
+                                   f"{thrown.name!r} cannot be stored: {', '.join(bad)})")
+        except TongbanError as exc:
+            _failed(step, exc, thrown.thrower)
+            continue
+        rows.append({"kind": thrown.kind, "name": thrown.name[:200], "key": key, "payload": thrown.payload,
+                     "element_id": element, "thrown_at": at, "claimed_until": at + lease})
+    return rows
+
+
+def _correlation_key(task: Task) -> str | None:
+    """The value of a message or signal event's `correlationKey` expression over its task's data, if it has one."""
+    expression = ((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}).get(KEY_PROPERTY)
+    return _evaluated(KEY_PROPERTY, expression, task, _key_text) if expression else None
+
+
+def _failed(step: Step, exc: TongbanError, task: Task | None) -> None:
+    """Put the step's case in its error state at `task`'s element, unless it is in error already."""
+    if step.status != InstanceStatus.ERROR:
+        element = element_of(task) if task else None
+        step.status, step.error, step.error_element = InstanceStatus.ERROR, exc.message, element
+        step.events.append({"kind": EventKind.ERROR, "element_id": element, "detail": {"message": exc.message}})
 
 
 def _key_text(value: Any) -> str | None:

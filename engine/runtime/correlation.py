@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import and_, func, select
 
@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
 MAX_TEXT = 200  # message_waits.message and .key
+MESSAGE, SIGNAL = "message", "signal"  # message_waits.kind, thrown_events.kind
+KIND_ZH = {MESSAGE: "消息", SIGNAL: "信号"}
+#: what a case catches, by kind
+DEFINITIONS: dict[str, type[MessageEventDefinition] | type[SignalEventDefinition]] = {
+    MESSAGE: MessageEventDefinition, SIGNAL: SignalEventDefinition}
 
 
 @dataclass
@@ -51,6 +56,11 @@ class Correlated:
                 "started": [v.to_dict() for v in self.started], "skipped": self.skipped}
 
 
+def received(kind: str, name: str) -> dict[str, str]:
+    """A received message or signal as the history records it (as a thrown one: engine/bpmn/stepping.py)."""
+    return {"message": name} if kind == MESSAGE else {"message": name, "event": kind}
+
+
 def _checked_text(value: Any, name: str, required: bool) -> str | None:
     if value is None and not required:
         return None
@@ -63,25 +73,10 @@ def _checked_text(value: Any, name: str, required: bool) -> str | None:
 def correlate(rt: Runtime, message: Any, key: Any, payload: Any, actor: Actor) -> Correlated:
     """Deliver `message` to every case waiting for it with this key (None: the waits without a key), else start
     the processes it starts; Conflict when it reaches nobody."""
-    if not actor.is_admin:
-        raise Forbidden("仅管理员或系统集成可投递消息 (administrators and integrations only)")
-    name = _checked_text(message, "message", required=True)
+    name = _checked_send(message, payload, actor)
     key = _checked_text(key, "key", required=False)
-    if bad := jsonvalues.problems(payload):
-        raise FormInvalid("消息内容含有无法保存的值 (the payload holds values JSON cannot store)", bad)
-    assert name is not None
-    result = Correlated(name, key)
-    with rt.db.reading() as conn:
-        matching = MessageWait.key.is_(None) if key is None else MessageWait.key == key
-        waiting = conn.execute(select(MessageWait.instance_id).where(MessageWait.message == name, matching)
-                               .group_by(MessageWait.instance_id).order_by(MessageWait.instance_id)).scalars().all()
-    for instance_id in waiting:
-        try:
-            result.delivered.append(rt.deliver(instance_id, name, payload, actor))
-        except TongbanError as exc:  # stopped (suspended) or stepped past the event meanwhile: told, not fatal
-            result.skipped[str(instance_id)] = exc.message
-    if not waiting:
-        result.started = [_start(rt, version_id, name, payload, actor) for version_id in _starting(rt, name)]
+    result = reach(rt, MESSAGE, name, key, payload, actor)
+    waiting = result.delivered or result.skipped
     if waiting and not result.delivered:
         raise Conflict(f"等待消息“{name}”的办件都未能接收 (none of the cases waiting for message {name!r} could take "
                        "it)", {f"/cases/{case}": [why] for case, why in result.skipped.items()})
@@ -92,8 +87,57 @@ def correlate(rt: Runtime, message: Any, key: Any, payload: Any, actor: Actor) -
     return result
 
 
-def _starting(rt: Runtime, name: str) -> list[int]:
-    """The newest version of each process whose start event is a message start event for `name`."""
+def broadcast(rt: Runtime, signal: Any, payload: Any, actor: Actor) -> Correlated:
+    """Send `signal` to every case waiting for it and start every process whose signal start event it is; a
+    signal nobody waits for reaches nobody, as BPMN's broadcast does (the result says so, it is no error)."""
+    return reach(rt, SIGNAL, _checked_send(signal, payload, actor, "name"), None, payload, actor)
+
+
+def _checked_send(name: Any, payload: Any, actor: Actor, field: str = "message") -> str:
+    if not actor.is_admin:
+        raise Forbidden("仅管理员或系统集成可投递消息或信号 (administrators and integrations only)")
+    checked = _checked_text(name, field, required=True)
+    if bad := jsonvalues.problems(payload):
+        raise FormInvalid("内容含有无法保存的值 (the payload holds values JSON cannot store)", bad)
+    assert checked is not None
+    return checked
+
+
+def reach(rt: Runtime, kind: str, name: str, key: str | None, payload: Any, actor: Actor,
+          sender: tuple[int, int] | None = None) -> Correlated:
+    """Deliver a message (to the cases waiting for it with this key) or a signal (to every case waiting for it);
+    a message nobody waits for, and every signal, also starts the processes whose start event catches it.
+    `sender` is the case that threw it and who started that case: it never receives its own throw, and the cases
+    its throw starts are on that person's record (they follow from that application)."""
+    result = Correlated(name, key)
+    with rt.db.reading() as conn:
+        waits = select(MessageWait.instance_id).where(MessageWait.message == name, MessageWait.kind == kind)
+        if kind == MESSAGE:
+            waits = waits.where(MessageWait.key.is_(None) if key is None else MessageWait.key == key)
+        if sender is not None:
+            waits = waits.where(MessageWait.instance_id != sender[0])
+        waiting = conn.execute(waits.group_by(MessageWait.instance_id)
+                               .order_by(MessageWait.instance_id)).scalars().all()
+    for instance_id in waiting:
+        try:
+            result.delivered.append(rt.deliver(instance_id, name, payload, actor, kind))
+        except TongbanError as exc:  # stopped (suspended) or stepped past the event meanwhile: told, not fatal
+            result.skipped[str(instance_id)] = exc.message
+    starter = sender[1] if sender is not None else actor.id
+    if not waiting and kind == MESSAGE:  # nothing delivered yet: a payload the start form refuses is the answer
+        result.started = [_start(rt, version_id, kind, name, payload, actor, starter)
+                          for version_id in _starting(rt, kind, name)]
+    elif kind == SIGNAL:  # delivered already: a process that cannot start is told beside them, not raised
+        for version_id in _starting(rt, kind, name):
+            try:
+                result.started.append(_start(rt, version_id, kind, name, payload, actor, starter))
+            except TongbanError as exc:
+                result.skipped[f"process:{version_id}"] = exc.message
+    return result
+
+
+def _starting(rt: Runtime, kind: str, name: str) -> list[int]:
+    """The newest version of each process whose start event is a message (or signal) start event for `name`."""
     newest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
               .group_by(ProcessVersion.process_key).subquery())
     query = (select(ProcessVersion.id).join(newest, and_(newest.c.process_key == ProcessVersion.process_key,
@@ -101,12 +145,13 @@ def _starting(rt: Runtime, name: str) -> list[int]:
              .order_by(ProcessVersion.process_key))
     with rt.db.reading() as conn:
         return [version_id for (version_id,) in conn.execute(query)
-                if rt.compiled_version(conn, version_id)[1].start_message == name]
+                if rt.compiled_version(conn, version_id)[1].start_trigger == (kind, name)]
 
 
-def _start(rt: Runtime, version_id: int, name: str, payload: Any, actor: Actor) -> InstanceView:
-    """A case started by the message: the payload is its start data (checked by the start form), then the message
-    is caught by the start event, and the case runs until it waits."""
+def _start(rt: Runtime, version_id: int, kind: str, name: str, payload: Any, actor: Actor,
+           starter: int) -> InstanceView:
+    """A case started by the message or signal: the payload is its start data (checked by the start form), then
+    the start event catches it, and the case runs until it waits."""
     from engine.runtime.runtime import _validated
 
     with rt.db.reading() as conn:
@@ -118,14 +163,14 @@ def _start(rt: Runtime, version_id: int, name: str, payload: Any, actor: Actor) 
     workflow.get_next_task(state=TaskState.READY).data.update(data)
     try:
         workflow.do_engine_steps()  # to the message start event, which waits
-        workflow.send_event(BpmnEvent(MessageEventDefinition(name), data))
+        workflow.send_event(BpmnEvent(DEFINITIONS[kind](name), data))
     except SpiffWorkflowException as exc:
         raise Conflict(f"流程 {compiled.manifest.key} 未能由消息“{name}”发起 (the message could not start "
                        f"{compiled.manifest.key!r}: {exc})") from None
     events = [{"kind": EventKind.STARTED, "element_id": compiled.start_event,
                "detail": {"process": compiled.manifest.key, "version": version_no,
                           "changes": changes.submission({}, data), "message": name}},
-              {"kind": EventKind.MESSAGE_RECEIVED, "element_id": compiled.start_event, "detail": {"message": name}}]
+              {"kind": EventKind.MESSAGE_RECEIVED, "element_id": compiled.start_event, "detail": received(kind, name)}]
     step = rt._automatic_steps(workflow, events)
-    case = NewCase(compiled.manifest.key, version_id, actor.id, None, form, data)
+    case = NewCase(compiled.manifest.key, version_id, starter, None, form, data)
     return rt._commit(case, compiled, version_no, step, actor, EMPTY)

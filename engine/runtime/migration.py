@@ -299,9 +299,10 @@ def _rederive(rt: Runtime, conn: Connection, row: Row[Any], target: _Target, bef
         conn.execute(update(HumanTask).where(HumanTask.id == task_id).values(**values))
     for task_id, (element, _) in after.timers.items():
         conn.execute(update(Timer).where(Timer.task_id == task_id).values(element_id=element))
-    for task_id, (task, names) in after.messages.items():  # keys kept: the case was told them when it began to wait
+    for task_id, (task, awaited) in after.messages.items():  # keys kept: the case was told them when it began to wait
+        names = [name for _, name in awaited]
         conn.execute(update(MessageWait).where(MessageWait.task_id == task_id, MessageWait.message.not_in(names))
-                     .values(message=names[0]))
+                     .values(message=names[0], kind=awaited[0][0]))
         conn.execute(update(MessageWait).where(MessageWait.task_id == task_id).values(element_id=element_of(task)))
     conn.execute(delete(CaseFact).where(CaseFact.instance_id == row.id,
                                         CaseFact.name.not_in(target.new.manifest.report or ())))

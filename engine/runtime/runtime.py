@@ -20,7 +20,6 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import Connection, Row, and_, func, select
 
@@ -49,7 +48,7 @@ from engine.people.access import (
     scope_instances,
 )
 from engine.people.accounts import actors_of, load_actor
-from engine.runtime import correlation, metrics, migration, returns, signers, withdrawal
+from engine.runtime import correlation, metrics, migration, returns, routing, signers, withdrawal
 from engine.runtime.commit import Case, NewCase, Organisations, commit, task_views
 from engine.runtime.context import RunContext, in_context
 from engine.runtime.inbox import InstanceFilter, TaskFilter, list_instances, list_tasks
@@ -142,6 +141,8 @@ class Runtime:
         self._live.put(view.id, version, step.workflow)
         if step.deferred and self.dispatch is not None:
             self.dispatch(view.id, version)  # after the commit: the worker must see the step it continues
+        if step.thrown:
+            routing.route(self, view.id)  # after the commit too: each case it reaches takes a step of its own
         return view
 
     def _workflow(self, row: Row[Any], compiled: CompiledProcess) -> BpmnWorkflow:
@@ -390,8 +391,10 @@ class Runtime:
         return list_instances(self.db, actor, InstanceFilter(status=status), limit=MAX_LIMIT)[0]
 
     @in_context
-    def deliver(self, ref: int | str, message: str, payload: Any, actor: Actor) -> InstanceView:
-        """A message from outside the case (another system, an integration) to a case waiting for it."""
+    def deliver(self, ref: int | str, message: str, payload: Any, actor: Actor,
+                kind: str = correlation.MESSAGE) -> InstanceView:
+        """A message (or a signal: `kind`) from outside the case — another system, an integration, another case —
+        to a case waiting for it."""
         if not actor.is_admin:
             raise Forbidden("仅管理员或系统集成可投递消息 (administrators and integrations only)")
         with self.db.reading() as conn:
@@ -401,11 +404,11 @@ class Runtime:
         workflow = self._workflow(row, compiled)
         before, since = Snapshot.of(workflow), time.time()
         try:
-            workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload))
+            workflow.send_event(BpmnEvent(correlation.DEFINITIONS[kind](message), payload))
         except WorkflowException:
-            raise Conflict(f"办件未在等待消息“{message}” (the case is not waiting for message {message!r})",
-                           {"message": ["not awaited"]}) from None
-        events = [{"kind": EventKind.MESSAGE_RECEIVED, "detail": {"message": message}}]
+            raise Conflict(f"办件未在等待{correlation.KIND_ZH[kind]}“{message}” (the case is not waiting for {kind} "
+                           f"{message!r})", {"message": ["not awaited"]}) from None
+        events = [{"kind": EventKind.MESSAGE_RECEIVED, "detail": correlation.received(kind, message)}]
         return self._commit(row, compiled, version_no, self._run(workflow, events, since), actor, before)
 
     @in_context
@@ -413,6 +416,11 @@ class Runtime:
         """A message by name and correlation key to every case waiting for it, or the cases it starts
         (engine/runtime/correlation.py)."""
         return correlation.correlate(self, message, key, payload, actor)
+
+    @in_context
+    def broadcast(self, signal: Any, payload: Any, actor: Actor) -> correlation.Correlated:
+        """A signal to every case waiting for it and every process it starts (engine/runtime/correlation.py)."""
+        return correlation.broadcast(self, signal, payload, actor)
 
     @in_context
     def instance(self, ref: int | str, actor: Actor, detail: bool = False) -> InstanceView:

@@ -393,6 +393,28 @@ class MessageWait(Base):
     element_id: Mapped[str] = mapped_column(String(100))
     key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    #: message: a message catch event (reached by name and key); signal: a signal catch event (every case waiting)
+    kind: Mapped[str] = mapped_column(String(10), default="message", server_default="message")
+
+
+class ThrownEvent(Base):
+    """A message or signal a case threw that nobody in the case caught: for other cases (engine/runtime/routing.py).
+
+    Written in the throwing step's transaction, routed right after its commit, removed once routed.  Leased like
+    the outbox: a row whose lease ran out (the process died between the commit and the routing) is routed again
+    by the sweep — at least once, never lost.
+    """
+
+    __tablename__ = "thrown_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # message | signal
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str | None] = mapped_column(String(200))  # the throw's correlationKey over the thrower's data
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    element_id: Mapped[str | None] = mapped_column(String(100))
+    thrown_at: Mapped[datetime]
+    claimed_until: Mapped[datetime] = mapped_column(index=True)
 
 
 class OutboxEntry(Base):

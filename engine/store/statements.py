@@ -27,6 +27,7 @@ from engine.store.models import (
     OutboxEntry,
     ProcessVersion,
     TaskSigner,
+    ThrownEvent,
     Timer,
 )
 from engine.store.prepared import Prepared
@@ -99,7 +100,7 @@ END_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).valu
 REARM_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).values(due_at=bindparam("due"),
                                                                                     claimed_until=None))
 INSERT_MESSAGE_WAIT = Prepared(insert(MessageWait), keys=(
-    "task_id", "element_id", "message", "key", "created_at", "instance_id"))
+    "task_id", "element_id", "message", "key", "kind", "created_at", "instance_id"))
 DELETE_MESSAGE_WAIT = Prepared(delete(MessageWait).where(MessageWait.task_id == bindparam("tid")))
 INSERT_EVENT = Prepared(insert(Event), keys=(
     "instance_id", "at", "kind", "task_id", "element_id", "user_id", "data_hash", "detail"))
@@ -180,6 +181,12 @@ def write_message_waits(conn: Connection, new: list[dict[str, Any]], gone: Itera
     scope): the rows message correlation looks up."""
     INSERT_MESSAGE_WAIT.executemany(conn, new)
     DELETE_MESSAGE_WAIT.executemany(conn, [{"tid": t} for t in gone])
+
+
+def write_thrown(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The messages and signals a step threw for other cases, routed after its commit (engine/runtime/routing.py);
+    rare, so plain SQLAlchemy rather than a prepared statement."""
+    conn.execute(insert(ThrownEvent), rows)
 
 
 def write_timers(conn: Connection, at: datetime, new: list[dict[str, Any]], ended: dict[str, str],

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from engine.cli.main import main
 from engine.runtime.runtime import Runtime
-from tests.support.correlation import deploy, waits
+from tests.support.correlation import deploy, deploy_signal_partners, waits
 from tests.support.http import bearer
 from tests.support.steps import begin
 
@@ -50,3 +50,26 @@ def test_the_command_line(cli: CliRunner, runtime: Runtime) -> None:
     assert human.exit_code == 0 and "发起 (started)" in human.output
     nobody = cli.invoke(main, ["correlate", "permit_issued", "--key", "K1", "--as", "admin"])
     assert nobody.exit_code == 1 and "no case waits" in nobody.output
+
+
+def test_a_signal_by_the_api_and_the_command_line_reaches_every_waiting_case(
+        client: FlaskClient, cli: CliRunner, runtime: Runtime) -> None:
+    deploy_signal_partners(runtime)
+    waiting = [begin(runtime, "t_sig_wait", {"credit_code": c}) for c in ("K1", "K2")]
+    admin = bearer(client, "admin")
+    assert client.post("/api/v1/signals", json={"name": "district_alert"},
+                       headers=bearer(client, "window")).status_code == 403
+    assert client.post("/api/v1/signals", json={"name": ""}, headers=admin).status_code == 422
+    reply = client.post("/api/v1/signals", json={"name": "district_alert", "payload": {"level": 2}}, headers=admin)
+    assert reply.status_code == 200, reply.json
+    assert sorted(c["case_number"] for c in reply.json["delivered"]) == sorted(w.case_number for w in waiting)
+    # t_sig_start's signal start event has no form to take the payload: told beside the deliveries, not a 422
+    # that would hide them
+    [(process, why)] = reply.json["skipped"].items()
+    assert reply.json["started"] == [] and process.startswith("process:") and "no form" in why
+    again = cli.invoke(main, ["signal", "district_alert", "--as", "admin", "--json"])
+    assert again.exit_code == 0, again.output  # nobody waits any more; without a payload the process starts
+    assert json.loads(again.stdout)["delivered"] == []
+    assert [c["process_key"] for c in json.loads(again.stdout)["started"]] == ["t_sig_start"]
+    unheard = cli.invoke(main, ["signal", "nobody_listens", "--as", "admin"])
+    assert unheard.exit_code == 0 and "no case waits for the signal" in unheard.output

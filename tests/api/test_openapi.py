@@ -33,7 +33,7 @@ MALFORMED_IDS = {"instance_id": "abc", "task_id": "not-a-uuid", "attachment_id":
                  "signer_id": "x", "phrase_id": "0"}
 #: what an operation needs besides its path to reach its view: a valid body or query
 VALID = {"startInstance": {"json": {"data": {}}}, "deliverMessage": {"json": {"name": "m"}},
-         "correlateMessage": {"json": {"name": "m"}},
+         "correlateMessage": {"json": {"name": "m"}}, "broadcastSignal": {"json": {"name": "s"}},
          "migrateInstances": {"json": {"from_version": 1}},
          "addInstanceComment": {"json": {"body": "意见"}}, "addTaskComment": {"json": {"body": "意见"}},
          "delegateTask": {"json": {"user": "window"}}, "completeTask": {"json": {"data": {}}},
