@@ -17,6 +17,7 @@ from engine.people.accounts import HASHER, verify_password
 from engine.people.audit import AuditAction
 from engine.store.db import Database
 from engine.store.models import ApiToken, Organisation, User, UserRole
+from engine.store.prepared import Prepared
 
 TOKEN_TTL = timedelta(hours=8)
 _BAD_LOGIN = "用户名或口令错误 (wrong username or password)"
@@ -69,8 +70,10 @@ def as_actor(session: Session, user: User) -> Actor:
 
 
 #: The token's owner with each of their roles, one row a role (one row with no role for a user who has none):
-#: the token's unique index, then the user's and organisation's primary keys and the roles' key prefix.
-_TOKEN_OWNER = (
+#: the token's unique index, then the user's and organisation's primary keys and the roles' key prefix.  Prepared:
+#: it runs on every request, and SQLAlchemy's per-call work (cache key, execution context, result metadata) cost
+#: more CPU than the statement itself.
+_TOKEN_OWNER = Prepared(
     select(User.id, User.username, User.org_id, Organisation.kind, UserRole.role)
     .join(ApiToken, ApiToken.user_id == User.id).join(Organisation, Organisation.id == User.org_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
@@ -87,7 +90,7 @@ def authenticate(db: Database, token: str) -> Actor:
     very next request.
     """
     with db.reading() as conn:
-        rows = conn.execute(_TOKEN_OWNER, {"digest": _digest(token), "now": now()}).all()
+        rows = _TOKEN_OWNER.all(conn, {"digest": _digest(token), "now": now()})
     if not rows:
         raise Unauthorized("令牌无效或已过期，请重新登录 (token invalid or expired; log in again)")
     owner = rows[0]
