@@ -27,6 +27,7 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 
 from engine.base.problems import Problem
 from engine.base.xmlsafe import UnsafeXml, parse_xml
+from engine.bpmn.decisions import DecisionEngine, DecisionTable, load_decisions
 from engine.bpmn.servicetask import ServiceTask
 from engine.definitions.catalogue import Role, RoleCatalogue
 from engine.definitions.copies import CC_PROPERTY, Recipients, parse
@@ -144,10 +145,21 @@ def _trigger_of(start: Any) -> tuple[str, str] | None:
 
 
 class TongbanParser(SpiffBpmnParser):
-    """Spiff's parser; XSD validation is run separately so that *every* error is collected."""
+    """Spiff's parser; XSD validation is run separately so that *every* error is collected. Decision tables are
+    tongban's own (engine/bpmn/decisions.py), loaded and checked by `ParsedWorkspace`, not Spiff's DMN parser."""
 
     OVERRIDE_PARSER_CLASSES: ClassVar = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("serviceTask"): (ServiceTaskParser, ServiceTask)}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decision_tables: dict[str, DecisionTable] = {}
+
+    def get_engine(self, decision_ref: str, node: etree._Element) -> DecisionEngine:
+        if decision_ref not in self.decision_tables:
+            raise ValidationException(f"决策表 {decision_ref!r} 不存在或未通过校验 (no valid decision table "
+                                      f"{decision_ref!r})", node=node, file_name="")
+        return DecisionEngine(self.decision_tables[decision_ref])
 
 
 def properties(element: etree._Element) -> dict[str, str]:
@@ -253,11 +265,13 @@ class ParsedWorkspace:
         if schema is None:
             self.problem(path, None, f"不支持的 DMN 命名空间 (unsupported DMN namespace {root.nsmap.get(None)})")
             return
+        for decision in root.iterfind("{*}decision"):  # known even when refused: its errors say why, not "missing"
+            self.decision_file[decision.get("id")] = path
         if not self._xsd(path, tree, _dmn_validator(schema)):
             return
-        for decision in root.iterfind("{*}decision"):
-            self.decision_file[decision.get("id")] = path
-        self.parser.add_dmn_xml(root, filename=path)
+        tables, problems = load_decisions(root, path)
+        self.problems.extend(problems)
+        self.parser.decision_tables.update(tables)
 
     # -- queries -----------------------------------------------------------------------------------
     def process_elements(self) -> Iterator[tuple[str, etree._Element]]:

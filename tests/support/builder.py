@@ -117,7 +117,7 @@ LEVEL_DMN = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_level" name="审查级别"
   namespace="http://tongban.local/dmn">
   <decision id="review_level" name="审查级别">
-    <decisionTable id="level_table" hitPolicy="UNIQUE">
+    <decisionTable id="level_table" hitPolicy="FIRST">
       <input id="in_area" label="建筑面积">
         <inputExpression id="in_area_expr" typeRef="number"><text>area</text></inputExpression>
       </input>
