@@ -31,6 +31,7 @@ from engine.definitions.compiler import (
 from engine.definitions.copies import CC_PROPERTY, parse
 from engine.definitions.flags import flags_are_booleans
 from engine.definitions.humaninput import logic_reads_only_intended_input
+from engine.definitions.modelers import foreign_extensions_are_named, with_hint
 from engine.definitions.organisations import ORGANISATIONS_PATH
 from engine.definitions.outcomes import ends_have_outcomes, outcomes_are_known
 from engine.definitions.reachability import nodes_are_reachable_and_finish
@@ -135,10 +136,10 @@ def timers_parse(ws: ParsedWorkspace) -> None:
                                    f"expression names {unknown}: neither a helper ({', '.join(sorted(HELPERS))}) "
                                    "nor a field any form, script or decision table sets)")
                 except ScriptRefused as exc:
-                    ws.problem(path, owner, f"定时器表达式无效 (timer expression refused): {exc}")
+                    ws.problem(path, owner, with_hint(f"定时器表达式无效 (timer expression refused): {exc}", text))
                 except Exception as exc:
-                    ws.problem(path, owner, f"定时器表达式无法解析 (cannot parse {kind} {text!r}: {exc}); "
-                               'use an ISO 8601 value in quotes, e.g. "P5D" or "2026-12-01T09:00:00+08:00"')
+                    ws.problem(path, owner, with_hint(f"定时器表达式无法解析 (cannot parse {kind} {text!r}: {exc}); "
+                               'use an ISO 8601 value in quotes, e.g. "P5D" or "2026-12-01T09:00:00+08:00"', text))
 
 
 def references_resolve(ws: ParsedWorkspace) -> None:
@@ -152,7 +153,10 @@ def references_resolve(ws: ParsedWorkspace) -> None:
         for rule in process.iter(f"{{{BPMN_NS}}}businessRuleTask"):
             refs = rule.xpath(".//spiffworkflow:calledDecisionId", namespaces=NS)
             decision = (refs[0].text or "").strip() if refs else ""
-            if decision not in ws.decision_file:
+            if not decision:
+                ws.problem(path, rule.get("id"), "业务规则任务未指定决策 (the business rule task names no decision: "
+                           "add spiffworkflow:calledDecisionId with the decision's id)")
+            elif decision not in ws.decision_file:
                 ws.problem(path, rule.get("id"), f"引用的决策表不存在 (decision {decision!r} not found in any "
                            ".dmn file)")
 
@@ -186,7 +190,8 @@ def conditions_and_scripts_compile(ws: ParsedWorkspace) -> None:
             try:
                 check((cond.text or "").strip(), "eval")
             except ScriptRefused as exc:
-                ws.problem(path, cond.getparent().get("id"), f"条件表达式无效 (condition refused): {exc}")
+                ws.problem(path, cond.getparent().get("id"),
+                           with_hint(f"条件表达式无效 (condition refused): {exc}", cond.text or ""))
         for script in process.iter(f"{{{BPMN_NS}}}script"):
             try:
                 check(script.text or "", "exec")
@@ -199,7 +204,8 @@ def conditions_and_scripts_compile(ws: ParsedWorkspace) -> None:
                     try:
                         check(props[key], "eval")
                     except ScriptRefused as exc:
-                        ws.problem(path, element.get("id"), f"属性 {key} 的表达式无效 (expression refused): {exc}")
+                        ws.problem(path, element.get("id"),
+                                   with_hint(f"属性 {key} 的表达式无效 (expression refused): {exc}", props[key]))
 
 
 def service_tasks_resolve(ws: ParsedWorkspace) -> None:
@@ -373,6 +379,7 @@ RULES: tuple[Rule, ...] = (
     ends_have_outcomes,
     flags_are_booleans,
     copies_name_known_roles,
+    foreign_extensions_are_named,
 )
 
 
