@@ -206,7 +206,7 @@ class _Loader:
             ok = self.input_expression(did, column, source) and ok
         if aggregation is not None:
             ok = self.aggregation(did, policy, aggregation, outputs, element) and ok
-        if policy in ("PRIORITY", "OUTPUT ORDER") and any(o is None or o.priorities is None for o in outputs):
+        if policy in ("PRIORITY", "OUTPUT ORDER") and any(o is not None and o.priorities is None for o in outputs):
             self.refuse(did, element, f"决策表 {did} 的命中策略 {policy} 要求每个输出列出按优先级排列的取值"
                         f"（outputValues，如 \"high\",\"medium\",\"low\"）(hit policy {policy} of decision table "
                         f"{did} needs every "
