@@ -8,7 +8,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine.base.clock import now
 from engine.base.errors import TongbanError
 from engine.base.vocabulary import Outcome
 from engine.case.carboncopy import copies, mark_read
@@ -44,7 +43,7 @@ def case(instance_id: int) -> Any:
     db, tz = runtime().db, runtime().settings.timezone
     mark_read(db, instance_id, actor(), quiet=True)  # 已阅: a copy is read when its case is opened
     return render_template("cases/detail.html", case=page.view, fields=page.fields, files=page.files,
-                           stages=page.stages, steps=admin_steps(actor(), page.view.status), now=now(),
+                           stages=page.stages, countdown=page.countdown, steps=admin_steps(actor(), page.view.status),
                            copies=copies(db, instance_id, actor()), urgeable=urgeable(db, instance_id, actor(), tz),
                            title=page.view.case_number)
 

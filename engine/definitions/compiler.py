@@ -366,6 +366,11 @@ class ParsedWorkspace:
         # a message or signal start event is triggered by its event, never by a person: nobody's step to return to
         if start is not None and start_props.get(FORM_PROPERTY) and start_role is not None and not _trigger_of(start):
             human_tasks[(spec.name, start.name)] = _applicants_step(spec.name, start, start_role, start_props)
+        known = {getattr(t, "bpmn_id", None) for s in (spec, *subprocess_specs.values()) for t in s.task_specs.values()}
+        for stage in manifest.stages:
+            for element in sorted(set(stage.elements) - known):
+                self.problem(manifest.path, element, f"阶段 {stage.key} 列出的元素 {element} 不在流程图中 (stage "
+                             f"{stage.key} lists {element}, which the diagram does not have)")
         bundle = self.bundle(manifest.key)
         return CompiledProcess(
             manifest=manifest,

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from engine.base.vocabulary import Product
+from engine.definitions.stages import StageSpec, parse_stages
 
 PROCESSES = "processes/"
 FORMS = "forms/"
@@ -68,6 +69,7 @@ class Manifest:
     name_en: str
     report: tuple[str, ...] = ()
     products: tuple[Product, ...] | None = None
+    stages: tuple[StageSpec, ...] = ()  # the progress bar (engine/definitions/stages.py); (): the general
 
     @classmethod
     def from_yaml(cls, path: str, content: bytes) -> Manifest:
@@ -81,7 +83,8 @@ class Manifest:
             raise ManifestError(path, "办件编号代码须为大写字母 (code must be upper-case letters, e.g. ZZS)")
         return cls(path, str(raw["key"]), code, name.get("zh", ""), name.get("en", name.get("zh", "")),
                    _report_keys(path, content, raw.get("report", [])),
-                   _products(path, content, raw["products"]) if "products" in raw else None)
+                   _products(path, content, raw["products"]) if "products" in raw else None,
+                   _stages(path, content, raw["stages"]) if "stages" in raw else ())
 
 
 def _report_keys(path: str, content: bytes, report: object) -> tuple[str, ...]:
@@ -111,6 +114,13 @@ def _products(path: str, content: bytes, products: object) -> tuple[Product, ...
         if name in products[:index]:
             raise ManifestError(path, f"products 重复列出 {name!r} (listed twice)", _line(content, index, "products"))
     return tuple(Product(name) for name in products)
+
+
+def _stages(path: str, content: bytes, stages: object) -> tuple[StageSpec, ...]:
+    try:
+        return parse_stages(stages)
+    except ValueError as exc:
+        raise ManifestError(path, str(exc), _line(content, None, "stages")) from exc
 
 
 def _line(content: bytes, index: int | None, key: str = "report") -> int | None:

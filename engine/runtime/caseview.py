@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.base.clock import now
 from engine.base.vocabulary import EventKind, InstanceStatus, Outcome
+from engine.base.workdays import WorkingDayCalendar
 from engine.base.xmlsafe import parse_xml
 from engine.case.attachments import AttachmentView, file_fields, list_attachments
 from engine.case.history import field_titles
 from engine.definitions.compiler import BPMN_NS, CompiledProcess
+from engine.definitions.stages import StageSpec
 from engine.people.access import Actor
 from engine.runtime.runtime import Runtime
 from engine.runtime.views import InstanceView
@@ -23,19 +26,54 @@ from engine.runtime.views import InstanceView
 Fields = list[tuple[str, Any]]
 Files = dict[int, AttachmentView]
 
-#: the stages every case passes (DOMAIN.md): 申请 → 受理 → 审查 → 决定 → 送达
+#: the stages every case passes (DOMAIN.md) unless its process declares its own: 申请 → 受理 → 审查 → 决定 → 送达
 STAGES = ("apply", "accept", "review", "decide", "deliver")
+#: outcomes that end a case short of its last stage: the bar shows where it stopped
+STOPPING = frozenset({Outcome.REFUSED, Outcome.NOT_ACCEPTED, Outcome.LAPSED, Outcome.WITHDRAWN, Outcome.TERMINATED,
+                      Outcome.REVOKED})
+LIVE = (InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED)
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of the case's progress bar: `done`, `current`, `todo`, or `stopped` (where a refusal ended it)."""
+    """One stage of the case's progress bar: `done`, `current`, `todo`, or `stopped` (where a refusal ended it).
+
+    `name` is (zh, en) for a stage the process declares; None for a general one, which the page names by key."""
 
     key: str
     state: str
+    name: tuple[str, str] | None = None
 
 
 def stages(view: InstanceView, compiled: CompiledProcess) -> list[Stage]:
+    """Where a detailed case stands: on its process's declared stages, else on 申请 → 受理 → 审查 → 决定 → 送达."""
+    return declared_stages(view, compiled.manifest.stages) if compiled.manifest.stages else \
+        general_stages(view, compiled)
+
+
+def declared_stages(view: InstanceView, declared: tuple[StageSpec, ...]) -> list[Stage]:
+    """The stage a case reached is the last one with an element it passed or waits at; the ones before are done.
+
+    It is current while one of its elements waits (or, its own elements all passed, the next one is current while
+    the case runs on between them); a case that ended with a refusal, withdrawal or termination stopped there,
+    one that ended otherwise went through (an answered enquiry, a closed request: nothing left to wait for).
+    """
+    diagram = view.diagram or {}
+    active, passed = set(diagram.get("active") or ()), set(diagram.get("completed") or ())
+    touched = [i for i, s in enumerate(declared) if set(s.elements) & (active | passed)]
+    reached = touched[-1] if touched else 0
+    waiting = bool(set(declared[reached].elements) & active)
+    if view.outcome in STOPPING:
+        states = ["done"] * reached + ["stopped"] + ["todo"] * (len(declared) - reached - 1)
+    elif view.status not in LIVE:
+        states = ["done"] * len(declared)
+    else:
+        current = reached if waiting or reached == len(declared) - 1 else reached + 1
+        states = ["done"] * current + ["current"] + ["todo"] * (len(declared) - current - 1)
+    return [Stage(s.key, state, (s.name_zh, s.name_en)) for s, state in zip(declared, states, strict=True)]
+
+
+def general_stages(view: InstanceView, compiled: CompiledProcess) -> list[Stage]:
     """Where a detailed case stands on 申请 → 受理 → 审查 → 决定 → 送达.
 
     Accepted: an element flagged `accepts` completed (for a process without one, any step after the start did).
@@ -54,8 +92,7 @@ def stages(view: InstanceView, compiled: CompiledProcess) -> list[Stage]:
         d["issued_at"] >= decided_at for d in view.documents or ())))
     reached = sum((True, accepted, decided, decided, delivered))  # each stage needs the ones before it
     halted = (view.outcome is not None and not decided) or (view.status == InstanceStatus.COMPLETED and not decided)
-    following = "stopped" if halted else "current" if view.status in (InstanceStatus.RUNNING, InstanceStatus.ERROR,
-                                                                      InstanceStatus.SUSPENDED) else "todo"
+    following = "stopped" if halted else "current" if view.status in LIVE else "todo"
     return [Stage(key, "done" if i < reached else following if i == reached else "todo")
             for i, key in enumerate(STAGES)]
 
@@ -152,22 +189,41 @@ def _title(schema: Any, key: str) -> str:
 
 
 @dataclass(frozen=True)
+class Countdown:
+    """The promised date of the step a case waits at, in working days (the district's calendar): `days` left, or
+    past it when `overdue` (0: due today, or overdue since earlier today)."""
+
+    due: datetime
+    days: int
+    overdue: bool
+
+
+def countdown(view: InstanceView, calendar: WorkingDayCalendar, at: datetime) -> Countdown | None:
+    """None once the case is decided or stopped, or when none of its open steps has a deadline."""
+    if view.due_at is None or view.status != InstanceStatus.RUNNING or view.outcome is not None:
+        return None
+    return Countdown(view.due_at, abs(calendar.working_days_between(at, view.due_at)), view.due_at < at)
+
+
+@dataclass(frozen=True)
 class CasePage:
-    """What the case page shows: the case in detail, its labelled data, its files and its stages."""
+    """What the case page shows: the case in detail, its labelled data, its files, its stages and its countdown."""
 
     view: InstanceView
     fields: Fields
     files: list[AttachmentView]
     stages: list[Stage]
+    countdown: Countdown | None = None
 
 
 def case_page(runtime: Runtime, ref: int | str, actor: Actor) -> CasePage:
-    """A case in detail, its labelled data, files and stages: what the case page shows."""
+    """A case in detail, its labelled data, files, stages and countdown: what the case page shows."""
     view, compiled = runtime.instance_with_version(ref, actor, detail=True)
     files = list_attachments(runtime.db, view.id, actor)
     by_id = {f.id: f for f in files}
     view.history = labelled_changes(view.history or [], compiled, by_id)
-    return CasePage(view, labelled(view, compiled, by_id), files, stages(view, compiled))
+    return CasePage(view, labelled(view, compiled, by_id), files, stages(view, compiled),
+                    countdown(view, runtime.context.calendar.get(), now()))
 
 
 def task_page(runtime: Runtime, task_id: str, actor: Actor) -> tuple[dict[str, Any], InstanceView, Fields]:
