@@ -35,6 +35,7 @@ from .routes import (
     processes,
     public,
     signers,
+    supervision,
     tasks,
     urges,
     withdrawals,
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
                                        "extra_plugins": [ErrorResponses()]})
     for blueprint in (auth.blp, audit.blp, processes.blp, instances.blp, tasks.blp, attachments.blp, designer.blp,
                       funds.blp, notifications.blp, public.blp, signers.blp, withdrawals.blp,
-                      opinions.blp, carboncopies.blp, urges.blp, worklists.blp):
+                      opinions.blp, carboncopies.blp, urges.blp, worklists.blp, supervision.blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
         pages.csrf.exempt(blueprint)  # bearer calls carry no cookie; cookie calls are checked in security.actor
     app.register_blueprint(docs_assets)

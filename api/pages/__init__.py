@@ -19,7 +19,7 @@ from engine.case.notifications import UNREAD_SHOWN, unread_count
 from engine.people.access import Actor, is_applicant, may_administer, may_design, may_supervise
 
 from ..security import runtime
-from . import admin, auth, cases, designer, inbox, oidc, portal, public, supervision
+from . import admin, auth, cases, designer, heatmap, inbox, oidc, portal, public, supervision
 from .labels import page_labels
 
 LANGUAGES = ("zh", "en")
@@ -101,7 +101,8 @@ def install(app: Flask, settings: Settings) -> None:
     )
     csrf.init_app(app)
     Babel(app, locale_selector=locale)
-    for blueprint in (auth.bp, portal.bp, inbox.bp, cases.bp, designer.bp, admin.bp, supervision.bp, public.bp):
+    for blueprint in (auth.bp, portal.bp, inbox.bp, cases.bp, designer.bp, admin.bp, supervision.bp, heatmap.bp,
+                      public.bp):
         app.register_blueprint(blueprint)
     oidc.install(app, settings)
     app.after_request(_security_headers)

@@ -104,28 +104,36 @@ def supervision() -> Any:
 @bp.route("/supervision/export.csv")
 @login_required
 def export_csv() -> Response:
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese text right; tables one after another."""
     board = _board()
+    return csv_response(_tables(board), _filename(board, "csv"))
+
+
+@bp.route("/supervision/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    board = _board()
+    return xlsx_response(_tables(board), _filename(board, "xlsx"))
+
+
+def csv_response(tables: list[Table], filename: str) -> Response:
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text right; tables one after another."""
     out = io.StringIO()
     writer = csv.writer(out)
-    for index, (title, header, rows) in enumerate(_tables(board)):
+    for index, (title, header, rows) in enumerate(tables):
         if index:
             writer.writerow([])
             writer.writerow([title])
         writer.writerow(header)
         writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={_filename(board, 'csv')}"})
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
-@bp.route("/supervision/export.xlsx")
-@login_required
-def export_xlsx() -> Response:
+def xlsx_response(tables: list[Table], filename: str) -> Response:
     """One worksheet per table."""
-    board = _board()
     book = Workbook()
     book.remove(book.active)
-    for title, header, rows in _tables(board):
+    for title, header, rows in tables:
         sheet = book.create_sheet(title[:31])  # Excel's limit on sheet names
         sheet.append(header)
         for row in rows:
@@ -137,4 +145,4 @@ def export_xlsx() -> Response:
     out = io.BytesIO()
     book.save(out)
     return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={_filename(board, 'xlsx')}"})
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})

@@ -84,6 +84,8 @@ class FlowShare:
     name: str
     cases: int | None  # None: the events cannot tell which cases took it
     share: float | None
+    source_name: str = ""
+    target_name: str = ""
 
 
 @dataclass
@@ -129,6 +131,19 @@ def heat_map(db: Database, actor: Actor, version_id: int, period: Period, street
         flows, more = _flows(session, scope, diagram)
         streets = _streets(session, version_id)
     return HeatMap(ref, period, street, total, elements, flows, streets, cut or more)
+
+
+def diagram_of(db: Database, actor: Actor, version_id: int) -> str:
+    """The BPMN file of a version that defines its process, for the heat map's viewer (supervisors only)."""
+    _check(actor)
+    with db.read() as session:
+        row = session.get(ProcessVersion, version_id)
+        files = (row.files or {}) if row is not None else {}
+        for path, text in sorted(files.items()):
+            if path.endswith(".bpmn") and any(p.get("id") == row.process_key for p in  # type: ignore[union-attr]
+                                              parse_xml(text.encode("utf-8"), path).iter(f"{{{BPMN_NS}}}process")):
+                return text
+    raise NotFound(f"流程版本 {version_id} 不存在 (no process version {version_id})")
 
 
 def _check(actor: Actor) -> None:
@@ -273,7 +288,8 @@ def _flows(session: Session, scope: Select[Any], diagram: _Diagram) -> tuple[lis
         taken = [(reach[seen].flow(source, target), n) for seen, n in paths.items()]
         count = None if any(t is None for t, _ in taken) else sum(n for t, n in taken if t)
         shares.append(FlowShare(flow_id, source, target, name, count,
-                                None if count is None or not wanted else count / len(wanted)))
+                                None if count is None or not wanted else count / len(wanted),
+                                diagram.names.get(source, source), diagram.names.get(target, target)))
     return shares, truncated
 
 

@@ -1,0 +1,57 @@
+/* The heat map: the version's diagram with each task shaded by its p90 time and labelled with its figures, and each
+   flow labelled with the share of cases that took it (the page embeds the figures; the tables below hold them too). */
+"use strict";
+
+(async function showHeatMap() {
+  const container = document.getElementById("heat-diagram");
+  if (!container) return;
+  const state = tongban.embedded("heat-state") || {};
+  const response = await fetch(container.dataset.url, {credentials: "same-origin"});
+  const viewer = new BpmnJS({container});
+  try {
+    if (!response.ok) throw new Error(container.dataset.none);
+    await viewer.importXML(await response.text());
+  } catch (error) {  /* a version drawn without a layout: the tables still hold every figure */
+    viewer.destroy();
+    container.textContent = container.dataset.none || String(error.message || error);
+    container.classList.add("no-diagram");
+    container.dataset.ready = "true";
+    return;
+  }
+  const canvas = viewer.get("canvas");
+  const registry = viewer.get("elementRegistry");
+  const overlays = viewer.get("overlays");
+  const labels = state.labels || {};
+  const text = (cls, content) => {
+    const div = document.createElement("div");
+    div.className = cls;
+    div.textContent = content;
+    return div;
+  };
+  (state.elements || []).forEach((figure) => {
+    const shape = registry.get(figure.id);
+    if (!shape) return;
+    canvas.addMarker(figure.id, `heat-${figure.step}`);
+    const lines = [`${labels.median} ${figure.median}`, `${labels.p90} ${figure.p90}`];
+    if (figure.breaches) lines.push(`${labels.breaches} ${figure.breaches}`);
+    if (figure.open) lines.push(`${labels.open} ${figure.open}`);
+    const label = text(`heat-label${figure.breaches ? " late" : ""}`, lines.join(" · "));
+    label.dataset.element = figure.id;
+    overlays.add(figure.id, "heat", {position: {bottom: -4, left: 0}, html: label});
+  });
+  (state.flows || []).forEach((flow) => {
+    const connection = registry.get(flow.id);
+    if (!connection || !connection.waypoints) return;
+    /* beside the middle of the flow's middle segment, relative to the connection's box */
+    const points = connection.waypoints;
+    const i = Math.max(0, Math.floor((points.length - 1) / 2));
+    const a = points[i], b = points[Math.min(i + 1, points.length - 1)];
+    const box = {x: Math.min(...points.map((p) => p.x)), y: Math.min(...points.map((p) => p.y))};
+    const label = text("heat-share", flow.share);
+    label.dataset.flow = flow.id;
+    overlays.add(flow.id, "heat", {position: {left: (a.x + b.x) / 2 - box.x + 4, top: (a.y + b.y) / 2 - box.y - 18},
+                                   html: label});
+  });
+  canvas.zoom("fit-viewport");
+  container.dataset.ready = "true";
+})();
