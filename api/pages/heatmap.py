@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
@@ -17,6 +18,7 @@ from .supervision import Table, csv_response, xlsx_response
 
 bp = Blueprint("heatmap_pages", __name__)
 
+FILTERS = ("version", "from", "to", "street")
 #: the colour steps of the scale, by a task's p90 against the slowest one's (the figures are printed beside)
 STEPS = 5
 
@@ -37,7 +39,7 @@ def share(value: float | None) -> str:
 def _query() -> tuple[dict[str, Any] | None, dict[str, Any], list[Any]]:
     """The filters asked (the version with most cases when none is), the field errors, and the versions offered."""
     offered = versions(runtime().db, actor())
-    args = {k: v for k, v in request.args.items() if v != ""}
+    args = {k: v for k, v in request.args.items() if v != "" and k in FILTERS}  # not ?lang=, the page's own
     if "version" not in args and offered:
         args["version"] = str(max(offered, key=lambda v: (v.cases, v.id)).id)
     try:
@@ -56,7 +58,8 @@ def _state(board: HeatMap) -> dict[str, Any]:
     return {
         "elements": [{"id": e.element_id, "step": _step(e, slowest), "median": hours(e.median), "p90": hours(e.p90),
                       "breaches": e.breaches, "open": e.open} for e in board.elements],
-        "flows": [{"id": f.flow_id, "share": share(f.share)} for f in board.flows if f.share is not None],
+        "flows": [{"id": f.flow_id, "share": share(f.share), "taken": bool(f.cases)} for f in board.flows
+                  if f.share is not None],
         "labels": {"median": _("中位"), "p90": "P90", "breaches": _("超期"), "open": _("在办")},
     }
 
@@ -66,7 +69,9 @@ def _state(board: HeatMap) -> dict[str, Any]:
 def heatmap() -> Any:
     query, errors, offered = _query()
     board = heat_map_of(query) if query is not None else None
+    ways = Counter(f.source for f in board.flows) if board else Counter()
     return render_template("supervision/heatmap.html", board=board, errors=errors, versions=offered,
+                           branches=[f for f in board.flows if ways[f.source] > 1] if board else [],
                            state=_state(board) if board else {}, hours=hours, share=share,
                            args=request.args, title=_("流程热力图")), 200 if board or not errors else 422
 

@@ -19,8 +19,8 @@ MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 def test_the_json_answer(client: FlaskClient, runtime: Runtime) -> None:
     heat_cases(runtime)
     version = qysq_version(runtime)
-    answer = client.get("/api/v1/supervision/heatmap", query_string={"version": version, **MARCH, "street": "street_ynl"},
-                        headers=bearer(client, "inspector"))
+    query = {"version": version, **MARCH, "street": "street_ynl"}
+    answer = client.get("/api/v1/supervision/heatmap", query_string=query, headers=bearer(client, "inspector"))
     assert answer.status_code == 200, answer.json
     body = answer.json
     assert (body["cases"], body["street"], body["start"], body["end"]) == (3, "street_ynl", "2026-03-01", "2026-03-31")

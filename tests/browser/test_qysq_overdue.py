@@ -11,15 +11,8 @@ from engine.background import sla
 from engine.base import clock, workdays
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import shot
-
-REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E", "contact": "王海燕",
-           "mobile": "13805320001", "building": "bld_huarun", "category": "city_management",
-           "description": "楼宇北侧人行道共享单车长期乱停放，请协调清理。"}
-
-
-def step(runtime: Runtime, instance: int, element: str, user: str, data: dict[str, object]) -> None:
-    [task] = [t for t in runtime.instance(instance, runtime.actor("admin")).open_tasks if t.element_id == element]
-    runtime.complete(task.id, data, runtime.actor(user))
+from tests.support.shipped import REQUEST
+from tests.support.shipped import complete_step as step
 
 
 def test_an_overdue_request_gets_its_badge_after_a_clock_jump(open_as: Callable[..., Page], runtime: Runtime) -> None:

@@ -14,7 +14,19 @@ from engine.store.models import Document
 # sample_approval: what the applicant sends at `submit`
 SUBMIT = {"contact": "张三", "mobile": "13800000000", "email": "z@example.cn", "commitment": True}
 
-# qysq_request (135 政企连心桥): a policy question, and the answer the street gives at intake
+# qysq_request (135 政企连心桥): a request about the street outside, and how a step of it is done
+REQUEST = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E", "contact": "王海燕",
+           "mobile": "13805320001", "building": "bld_huarun", "category": "city_management",
+           "description": "楼宇北侧人行道共享单车长期乱停放，请协调清理。"}
+
+
+def complete_step(runtime: Runtime, instance: int, element: str, user: str, data: dict[str, object]) -> None:
+    """Complete the case's open task of `element` as `user`."""
+    [task] = [t for t in runtime.instance(instance, runtime.actor("admin")).open_tasks if t.element_id == element]
+    runtime.complete(task.id, data, runtime.actor(user))
+
+
+# qysq_request: a policy question, and the answer the street gives at intake
 QUESTION = {"enterprise_name": "青岛海韵科技有限公司", "credit_code": "91370202MA3C4XY01E", "contact": "王海燕",
             "mobile": "13805320001", "building": "bld_huarun", "category": "policy",
             "description": "想了解高新技术企业认定的申报时间和材料。"}

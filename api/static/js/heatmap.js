@@ -5,6 +5,10 @@
 (async function showHeatMap() {
   const container = document.getElementById("heat-diagram");
   if (!container) return;
+  if (!container.offsetWidth) {  /* hidden at phone width (the tables hold the figures): nothing to fit */
+    container.dataset.ready = "true";
+    return;
+  }
   const state = tongban.embedded("heat-state") || {};
   const response = await fetch(container.dataset.url, {credentials: "same-origin"});
   const viewer = new BpmnJS({container});
@@ -37,9 +41,9 @@
     if (figure.open) lines.push(`${labels.open} ${figure.open}`);
     const label = text(`heat-label${figure.breaches ? " late" : ""}`, lines.join(" · "));
     label.dataset.element = figure.id;
-    overlays.add(figure.id, "heat", {position: {bottom: -4, left: 0}, html: label});
+    overlays.add(figure.id, "heat", {position: {top: -20, left: 0}, html: label, scale: {min: 1}});
   });
-  (state.flows || []).forEach((flow) => {
+  (state.flows || []).filter((flow) => flow.taken).forEach((flow) => {  /* 0 %: in the table, not in the way */
     const connection = registry.get(flow.id);
     if (!connection || !connection.waypoints) return;
     /* beside the middle of the flow's middle segment, relative to the connection's box */
@@ -50,8 +54,14 @@
     const label = text("heat-share", flow.share);
     label.dataset.flow = flow.id;
     overlays.add(flow.id, "heat", {position: {left: (a.x + b.x) / 2 - box.x + 4, top: (a.y + b.y) / 2 - box.y - 18},
-                                   html: label});
+                                   html: label, scale: {min: 1}});
   });
   canvas.zoom("fit-viewport");
+  /* a large process fitted whole is too small to read: close in on the slowest step, the rest a drag away */
+  const slowest = (state.elements || []).map((figure) => registry.get(figure.id)).find(Boolean);
+  if (canvas.zoom() < 0.75 && slowest) {
+    canvas.zoom(0.9);
+    canvas.scrollToElement(slowest, {top: 160, bottom: 160, left: 320, right: 320});
+  }
   container.dataset.ready = "true";
 })();
