@@ -55,8 +55,9 @@ def declared_stages(view: InstanceView, declared: tuple[StageSpec, ...]) -> list
     """The stage a case reached is the last one with an element it passed or waits at; the ones before are done.
 
     It is current while one of its elements waits (or, its own elements all passed, the next one is current while
-    the case runs on between them); a case that ended with a refusal, withdrawal or termination stopped there,
-    one that ended otherwise went through (an answered enquiry, a closed request: nothing left to wait for).
+    the case runs on between them; past the last one's elements every stage is done); a case that ended with a
+    refusal, withdrawal or termination stopped there, one that ended otherwise went through (an answered enquiry,
+    a closed request: nothing left to wait for).
     """
     diagram = view.diagram or {}
     active, passed = set(diagram.get("active") or ()), set(diagram.get("completed") or ())
@@ -65,10 +66,10 @@ def declared_stages(view: InstanceView, declared: tuple[StageSpec, ...]) -> list
     waiting = bool(set(declared[reached].elements) & active)
     if view.outcome in STOPPING:
         states = ["done"] * reached + ["stopped"] + ["todo"] * (len(declared) - reached - 1)
-    elif view.status not in LIVE:
-        states = ["done"] * len(declared)
+    elif view.status not in LIVE or (reached == len(declared) - 1 and not waiting):
+        states = ["done"] * len(declared)  # through: what still runs (a validity period, a rating) is no stage
     else:
-        current = reached if waiting or reached == len(declared) - 1 else reached + 1
+        current = reached if waiting else reached + 1
         states = ["done"] * current + ["current"] + ["todo"] * (len(declared) - current - 1)
     return [Stage(s.key, state, (s.name_zh, s.name_en)) for s, state in zip(declared, states, strict=True)]
 
