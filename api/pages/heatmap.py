@@ -68,7 +68,7 @@ def _state(board: HeatMap) -> dict[str, Any]:
 @login_required
 def heatmap() -> Any:
     query, errors, offered = _query()
-    board = heat_map_of(query) if query is not None else None
+    board = heat_map_of(query) if query is not None and "version" in query else None  # none deployed: no map
     ways = Counter(f.source for f in board.flows) if board else Counter()
     return render_template("supervision/heatmap.html", board=board, errors=errors, versions=offered,
                            branches=[f for f in board.flows if ways[f.source] > 1] if board else [],

@@ -8,6 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from engine.base.errors import FormInvalid
 from engine.runtime.heatmap import heat_map, versions
 from engine.runtime.supervision import Period, default_period
 
@@ -20,8 +21,9 @@ SUPERVISORS_ONLY = "仅企业服务中心、督查室和管理员可查看 (supe
 
 
 class HeatMapQuery(Schema):
-    version = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1),
-                             metadata={"description": "the process version's id (GET /supervision/heatmap/versions)"})
+    # required, but checked in the view: who asks is checked first (401 before 422, as everywhere)
+    version = fields.Integer(validate=validate.Range(1, 2**31 - 1), metadata={
+        "description": "required: the process version's id (GET /supervision/heatmap/versions)"})
     from_ = fields.Date(data_key="from", metadata={"description": "cases started from this day (default 1 January)"})
     to = fields.Date(metadata={"description": "… to this day, inclusive (default today)"})
     street = Text(validate=validate.Length(1, 64), metadata={"description": "only cases of this street (its code)"})
@@ -82,10 +84,13 @@ class HeatMapSchema(Schema):
 
 def heat_map_of(query: dict[str, Any]) -> Any:
     """The heat map a query asks for: the page and its export read the same."""
+    who = actor()
+    if "version" not in query:
+        raise FormInvalid("数据校验未通过 (validation failed)", {"/version": ["必须填写 (required)"]})
     tz = runtime().settings.timezone
     fallback = default_period(tz)
     period = Period(query.get("from_") or fallback.start, query.get("to") or fallback.end)
-    return heat_map(runtime().db, actor(), query["version"], period, query.get("street"), tz)
+    return heat_map(runtime().db, who, query["version"], period, query.get("street"), tz)
 
 
 @blp.route("/supervision/heatmap", methods=["GET"])
