@@ -41,7 +41,7 @@ PAGES = {
     "haiyun": ["/services", "/services/zzs_prereg", "/services/yyyz_bundle", "/services/qysq_request", "/cases",
                "{case}", "{task}", "{done_task}", "/notifications"],
     "window": ["/inbox", "/inbox?scope=all", "{window_task}", "/cases"],
-    "dispatcher": ["/supervision", "/inbox"],
+    "dispatcher": ["/supervision", "/supervision/heatmap", "/inbox"],
     "admin": ["/admin/users", "/admin/users?q=zhu", "/admin/users/haiyun/confirm/disable",
               "/admin/orgs", "/admin/roles", "/admin/calendar", "/admin/audit"],
     "designer": ["/designer", "/designer/edit?path=processes/sample/approval.bpmn"],
