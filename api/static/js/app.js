@@ -21,4 +21,22 @@ const tongban = {
     const el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
   },
+
+  /** A bpmn-js viewer in `container` showing the diagram at its data-url; null, with the container saying so,
+      when there is none to show (a version drawn without a layout, no BPMNDiagram) instead of failing the page. */
+  async viewer(container) {
+    const viewer = new BpmnJS({container});
+    try {
+      const response = await fetch(container.dataset.url, {credentials: "same-origin"});
+      if (!response.ok) throw new Error(container.dataset.none);
+      await viewer.importXML(await response.text());
+      return viewer;
+    } catch (error) {
+      viewer.destroy();
+      container.textContent = container.dataset.none || String(error.message || error);
+      container.classList.add("no-diagram");
+      container.dataset.ready = "true";
+      return null;
+    }
+  },
 };

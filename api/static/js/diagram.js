@@ -5,17 +5,8 @@
   const container = document.getElementById("diagram");
   if (!container) return;
   const state = tongban.embedded("diagram-state") || {};
-  const xml = await (await fetch(container.dataset.url, {credentials: "same-origin"})).text();
-  const viewer = new BpmnJS({container});
-  try {
-    await viewer.importXML(xml);
-  } catch (error) {  /* a version drawn without a layout (no BPMNDiagram): say so instead of failing the page */
-    viewer.destroy();
-    container.textContent = container.dataset.none || String(error.message || error);
-    container.classList.add("no-diagram");
-    container.dataset.ready = "true";
-    return;
-  }
+  const viewer = await tongban.viewer(container);
+  if (!viewer) return;
   const canvas = viewer.get("canvas");
   const registry = viewer.get("elementRegistry");
   (state.completed || []).forEach((id) => registry.get(id) && canvas.addMarker(id, "done"));

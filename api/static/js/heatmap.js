@@ -10,18 +10,8 @@
     return;
   }
   const state = tongban.embedded("heat-state") || {};
-  const response = await fetch(container.dataset.url, {credentials: "same-origin"});
-  const viewer = new BpmnJS({container});
-  try {
-    if (!response.ok) throw new Error(container.dataset.none);
-    await viewer.importXML(await response.text());
-  } catch (error) {  /* a version drawn without a layout: the tables still hold every figure */
-    viewer.destroy();
-    container.textContent = container.dataset.none || String(error.message || error);
-    container.classList.add("no-diagram");
-    container.dataset.ready = "true";
-    return;
-  }
+  const viewer = await tongban.viewer(container);
+  if (!viewer) return;  /* a version drawn without a layout: the tables still hold every figure */
   const canvas = viewer.get("canvas");
   const registry = viewer.get("elementRegistry");
   const overlays = viewer.get("overlays");
