@@ -273,13 +273,13 @@ def postgres_database(url: str, name: str = PG_DATABASE) -> Iterator[Database]:
 
     Raises OperationalError when the server cannot be reached.
     """
-    _admin(url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    _admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
     db = Database(make_url(url).set(database=name).render_as_string(hide_password=False))
     try:
         yield db
     finally:
         db.dispose()
-        _admin(url, f"DROP DATABASE IF EXISTS {name}")
+        _admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # a killed process may still hold one
 
 
 def postgres_url(args: argparse.Namespace) -> tuple[str | None, bool]:

@@ -12,10 +12,7 @@ import os
 import re
 import secrets
 import shlex
-import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,10 +24,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from tests.integration.cluster import purge, wait_for
+from tests.integration.cluster import BIN, free_port, purge, spawn, stop
 from tests.integration.conftest import BROKER_URL, CONFIGURED, DATABASE_URL
+from tests.integration.load import Api, await_ready, one_case
 from tests.support.repo import REPO
-from tests.support.shipped import SUBMIT
 
 # the end-to-end run needs the services; the checks of the files themselves run in every pass
 needs_services = pytest.mark.skipif(not CONFIGURED,
@@ -38,17 +35,10 @@ needs_services = pytest.mark.skipif(not CONFIGURED,
 on_redis = pytest.mark.skipif(bool(BROKER_URL) and not BROKER_URL.startswith("redis://"),
                               reason="compose.yaml's broker is Redis: this runs in the Redis pass of tests/integration")
 
-BIN = Path(sys.executable).parent
 COMPOSE = yaml.safe_load((REPO / "compose.yaml").read_text())
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 PASSWORD = "correct horse 电池 staple"
 SERVICES = ("migrate", "web", "worker", "beat")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dockerfile_instruction(name: str) -> list[str]:
@@ -131,10 +121,8 @@ class Natively:
         return [self.ports.get(arg, arg) for arg in COMPOSE["services"][service]["command"]]
 
     def run(self, service: str) -> subprocess.Popen[bytes]:
-        log = (self.tmp / f"{service}.log").open("wb")
-        proc = subprocess.Popen(self.command(service), env=self.environment(service), cwd=self.tmp / "instance",
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        with (self.tmp / f"{service}.log").open("wb") as log:
+            proc = spawn(self.command(service), self.environment(service), self.tmp / "instance", log)
         self.procs[service] = proc
         return proc
 
@@ -149,15 +137,8 @@ class Natively:
         return (self.tmp / f"{service}.log").read_text(errors="replace")
 
     def close(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for name, proc in self.procs.items():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop(self.procs.values(), grace=30)
+        for name in self.procs:
             print(f"--- {name} (last 3000 characters) ---\n{self.log(name)[-3000:]}")
 
 
@@ -220,14 +201,7 @@ def test_compose_services_run_one_case_end_to_end(fresh_database: str, tmp_path:
         for service in ("web", "worker", "beat"):
             here.run(service)
         http = httpx.Client(base_url=here.web, timeout=10)
-
-        def ready() -> bool:
-            try:
-                return http.get("/readyz").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        assert wait_for(ready, 60), here.log("web")
+        assert await_ready(here.web), here.log("web")
         checks = http.get("/readyz").json()["checks"]
         assert set(checks) == {"database", "migrations", "broker"} and all(c["ok"] for c in checks.values())
         [probe] = dockerfile_instruction("HEALTHCHECK")
@@ -235,30 +209,19 @@ def test_compose_services_run_one_case_end_to_end(fresh_database: str, tmp_path:
         healthcheck = [a.replace("127.0.0.1:8000", here.ports["0.0.0.0:8000"]) for a in healthcheck]
         assert subprocess.run(healthcheck, env=here.environment("web"), timeout=10).returncode == 0
 
-        def token(username: str) -> dict[str, str]:
+        def api(username: str) -> Api:
             reply = http.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
             assert reply.status_code == 201, reply.text
-            return {"Authorization": f"Bearer {reply.json()['token']}"}
+            return Api(here.web, reply.json()["token"])
 
-        applicant, clerk = token("haiyun"), token("window")
-        started = http.post("/api/v1/processes/sample_approval/instances", headers=applicant,
-                            json={"data": {"title": "办公用房改造", "amount": 50000}})
-        assert started.status_code == 201, started.text
-        case = started.json()["id"]
-
-        def task_of(headers: dict[str, str]) -> str | None:
-            items = http.get("/api/v1/tasks", headers=headers).json()["items"]
-            return next((t["id"] for t in items if t["instance_id"] == case), None)
-
-        assert wait_for(lambda: task_of(applicant) is not None, 60), here.log("worker")
-        done = http.post(f"/api/v1/tasks/{task_of(applicant)}/complete", headers=applicant, json={"data": SUBMIT})
-        assert done.status_code == 200, done.text
-        assert wait_for(lambda: task_of(clerk) is not None, 60), here.log("worker")
-        done = http.post(f"/api/v1/tasks/{task_of(clerk)}/complete", headers=clerk,
-                         json={"data": {"decision": "approved", "comment": "同意"}})
-        assert done.status_code == 200, done.text
-        assert wait_for(lambda: http.get(f"/api/v1/instances/{case}", headers=clerk).json()["status"] == "completed",
-                        60), here.log("worker")
+        # start → the applicant's task → the clerk's task → completed, the worker doing the automatic steps
+        applicant = api("haiyun")
+        try:
+            case = one_case(applicant, api("window"))
+        except (AssertionError, TimeoutError) as failed:
+            raise AssertionError(f"{failed}\n{here.log('worker')[-3000:]}") from failed
+        seen = applicant.call("case", "GET", f"/api/v1/instances/{case}")
+        assert seen["status"] == "completed" and seen["outcome"] == "approved"
 
         # /metrics: refused without the token; with it, every gunicorn worker's steps added up, whichever answers
         assert http.get("/metrics").status_code == 404
@@ -271,7 +234,7 @@ def test_compose_services_run_one_case_end_to_end(fresh_database: str, tmp_path:
                            endpoint="/api/v1/tasks/<task:task_id>/complete", method="POST", status="200") == 2
             assert samples(text, "tongban_database_up") == 1
             assert samples(text, "tongban_cases_in_error") == 0
-        assert started.json()["case_number"] not in text and "haiyun" not in text  # nothing about whose case
+        assert seen["case_number"] not in text and "haiyun" not in text  # nothing about whose case
         assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)  # no task id: routes are labelled by their rule
         worker = httpx.get(here.worker_metrics, timeout=10).text
         assert samples(worker, "tongban_steps_total", kind="advance", outcome="ok") >= 3

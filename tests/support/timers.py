@@ -1,9 +1,11 @@
-"""A process that waits on a one-hour timer (`WAIT`), and cases of it (`timed`)."""
+"""A process that waits on a one-hour timer (`WAIT`), deployed with another wait (`deploy_timed`), and cases of it
+(`timed`)."""
 
 from __future__ import annotations
 
 from engine.definitions.registry import deploy
 from engine.runtime.runtime import Runtime
+from engine.store.db import Database
 from tests.support.builder import bpmn
 from tests.support.workspaces import workspace
 
@@ -18,9 +20,14 @@ WAIT = (
 )
 
 
+def deploy_timed(db: Database, duration: str) -> None:
+    """Deploy `timed`, whose timer waits `duration` (an ISO 8601 duration); the applicant's lane holds it all."""
+    process = bpmn("timed", WAIT.replace('"PT1H"', f'"{duration}"'), {"申请人": ["start", "wait", "end"]})
+    deploy(db, workspace({"t.bpmn": process}, key="timed"))
+
+
 def timed(runtime: Runtime, count: int = 1, duration: str = "PT1H") -> list[int]:
     """Deploy `timed` (its timer waits `duration`) and start `count` cases of it as haiyun."""
-    process = bpmn("timed", WAIT.replace('"PT1H"', f'"{duration}"'), {"申请人": ["start", "wait", "end"]})
-    deploy(runtime.db, workspace({"t.bpmn": process}, key="timed"))
+    deploy_timed(runtime.db, duration)
     haiyun = runtime.actor("haiyun")
     return [runtime.start("timed", {}, haiyun).id for _ in range(count)]
