@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
     signal.signal(signal.SIGTERM, _interrupted)  # a `kill` cleans up as Ctrl-C does
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also where it was started ignoring it (`… &`)
 
     purge(args.broker)
     rows: list[list[str]] = []
@@ -207,4 +208,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the with-blocks have killed the processes and dropped the database by now
+        raise SystemExit("interrupted: every process it started is stopped, its database dropped") from None
