@@ -10,6 +10,7 @@ Every request is timed by its kind (`KINDS`); a request answered with anything b
 
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 import time
@@ -171,7 +172,8 @@ def drive(base_url: str, applicant_token: str, clerk_token: str, clients: int, s
                 timer_cases.append(applicant.start(TIMED, {}, kind="start timer case")["id"])
                 time.sleep(timer_every or 0)
         except (AssertionError, httpx.HTTPError) as failed:
-            failures.append(f"timer case: {type(failed).__name__}: {failed}")
+            with lock:
+                failures.append(f"timer case: {type(failed).__name__}: {failed}")
         finally:
             applicant.close()
             with lock:
@@ -197,7 +199,7 @@ def quantiles(values: list[float]) -> tuple[float, float]:
     if not values:
         return float("nan"), float("nan")
     ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
+    return statistics.median(ordered), ordered[math.ceil(0.95 * len(ordered)) - 1]
 
 
 def _within(column: Any, cases: list[int]) -> Any:
