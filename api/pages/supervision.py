@@ -7,10 +7,12 @@ import io
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
+from engine.people.access import may_approve_signer
+from engine.runtime.signers import proposals
 from engine.runtime.supervision import LEVELS, CaseLine, Dashboard, Figures, Period, dashboard, default_period
 
 from ..security import actor, runtime
@@ -146,3 +148,13 @@ def xlsx_response(tables: list[Table], filename: str) -> Response:
     book.save(out)
     return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.route("/supervision/signers")
+@login_required
+def signer_proposals() -> Any:
+    """加签审批: co-signers from outside a task's lane, waiting for a supervisor to let them in or refuse them."""
+    if not may_approve_signer(actor()):
+        abort(404)
+    return render_template("supervision/signers.html", proposals=proposals(runtime().db, actor()),
+                           title=_("加签审批"))

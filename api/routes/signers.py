@@ -29,10 +29,6 @@ class AddSignersRequest(ReasonRequest):
     ask_approval = fields.Boolean(load_default=False)
 
 
-class RemoveSignerRequest(Schema):
-    reason = Reason
-
-
 class SignRequest(Schema):
     decision = Text(required=True, validate=validate.OneOf(list(signers.DECISIONS)))
     opinion = Text(required=True, validate=validate.Length(1, 2000))
@@ -70,6 +66,7 @@ class SignerSchema(Schema):
 
 class ProposalSchema(SignerSchema):
     task_id = Text(required=True)
+    task_name = Text(allow_none=True)
     case_number = Text(allow_none=True)
 
 
@@ -82,6 +79,9 @@ class SigningSchema(Schema):
     signers = fields.List(fields.Nested(SignerSchema), required=True)
     delegations = fields.List(fields.Nested(SignerSchema), required=True)
     held = fields.Nested(HeldSchema, allow_none=True)
+    dissent = fields.List(Text(), required=True, metadata={
+        "description": "会签 co-signers whose last opinion disagrees: the task cannot be completed until each "
+                       "agrees when asked again (or the holder returns the case)"})
     holder = fields.Boolean(required=True)
     my_turn = Text(allow_none=True)
     returned = fields.Dict(allow_none=True)
@@ -110,8 +110,9 @@ def add(body: dict[str, Any], task_id: str) -> dict[str, Any]:
 
 @blp.route("/tasks/<task:task_id>/signers/<id:signer_id>/remove", methods=["POST"])
 @blp.doc(security=REQUIRED, operationId="removeTaskSigner", summary="减签: remove a co-signer who has not signed")
-@blp.arguments(RemoveSignerRequest)
+@blp.arguments(ReasonRequest)
 @blp.response(200, SigningSchema)
+@blp.alt_response(403, description="只有任务的办理人可以减签 (only the task's holder removes a signer)")
 @blp.alt_response(409, description="该加签人已签署或已移除 (the signer has signed or was removed)")
 def remove(body: dict[str, Any], task_id: str, signer_id: int) -> dict[str, Any]:
     return signers.remove_signer(runtime(), task_id, signer_id, body["reason"], actor())
@@ -123,7 +124,8 @@ def remove(body: dict[str, Any], task_id: str, signer_id: int) -> dict[str, Any]
 @blp.arguments(SignRequest)
 @blp.response(200, SigningSchema)
 @blp.alt_response(403, description=NOT_ASKED)
-@blp.alt_response(409, description="已签署过，或任务已不可办理 (already signed, or the task is closed)")
+@blp.alt_response(409, description="已签署过、已被减签，或任务已不可办理 (already signed, removed meanwhile, or the "
+                                   "task is closed)")
 def sign(body: dict[str, Any], task_id: str) -> dict[str, Any]:
     return signers.sign(runtime(), task_id, body["decision"], body["opinion"], actor())
 

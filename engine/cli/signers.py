@@ -14,7 +14,7 @@ _STATE = {"proposed": "待批准 (proposed)", "waiting": "待轮到 (waiting)", 
           "agreed": "同意 (agreed)", "disagreed": "不同意 (disagreed)", "returned": "已交回 (returned)",
           "removed": "已减签 (removed)", "rejected": "未获批准 (rejected)",
           "cancelled": "任务已取消 (cancelled)"}
-optional_reason = click.option("--reason", default=None, help="原因 (why, kept in the case history)")
+optional_reason = click.option("--reason", default=None, help="原因，不批准时必填 (why; required to refuse)")
 
 
 def _print(record: dict[str, Any]) -> None:
@@ -23,6 +23,8 @@ def _print(record: dict[str, Any]) -> None:
                    + (f"  {s['opinion']}" if s["opinion"] else ""))
     if record["held"]:
         click.echo("已提交，等待后加签人签署 (submitted: waiting for the after-signers)")
+    if record["dissent"]:
+        click.echo(f"会签人不同意，须其同意后才能办理 (disagreed, all must agree): {', '.join(record['dissent'])}")
 
 
 @main.group()
@@ -62,11 +64,11 @@ def add(ctx: Context, task_id: str, users: tuple[str, ...], after: bool, ask_app
 @signers.command("remove")
 @click.argument("task_id")
 @click.argument("signer_id", type=int)
-@optional_reason
+@reason_option
 @as_option
 @json_option
 @pass_ctx
-def remove(ctx: Context, task_id: str, signer_id: int, reason: str | None, username: str, as_json: bool) -> None:
+def remove(ctx: Context, task_id: str, signer_id: int, reason: str, username: str, as_json: bool) -> None:
     """减签 (remove a co-signer who has not signed)."""
     record = ops.remove_signer(ctx.runtime, task_id, signer_id, reason, ctx.runtime.actor(username))
     emit(as_json, record, lambda: _print(record))

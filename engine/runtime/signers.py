@@ -1,7 +1,9 @@
 """加签 / 减签 and 委派 on an open task: people added to someone else's task, and what they must do before it moves.
 
-- 前加签 (会签, `before`): every co-signer gives an opinion (agree / disagree) before the holder may complete; a
-  disagreement is shown to the holder, who decides.
+- 前加签 (会签, `before`): every co-signer gives an opinion (agree / disagree) before the holder may complete, and
+  all must agree: a co-signer who disagreed keeps the task from completing (409) until it agrees when the holder
+  asks it again (a new row: `add_signers` once more, after changing what it objected to), or the holder returns
+  the case (退回) — the disagreement stays in the record and the 审批流水 either way.
 - 后加签 (`after`): the holder submits; its submission is checked against the form and *held* (held_submissions),
   the task stays open in the workflow, and the added signers sign one after the other, each seeing the opinions
   before it.  When the last agrees, the held submission is completed in the workflow as the holder's — so the
@@ -20,7 +22,12 @@ by the step that cancels it (engine/store/statements.py `close_signers`, from th
 submission is the holder's workflow step, written by the runtime's one commit path after the last signature's own
 transaction: if that step fails (the case moved on meanwhile) the signatures stand and the held submission stays
 for the holder to complete.
-"""
+
+Concurrency: every change here begins by locking the task's row (`_task`), so changes to one task's signers
+happen one after the other, and the loser of a race finds the state the winner left (409: already signed,
+removed, the task closed).  A completion writes the task's row in its step and then asks again whether anyone
+added to it has yet to act (engine/store/statements.py `SIGNING_HOLDS`): a signer added after the completion
+read the task, but committed before it, makes the completion 409 — no task is completed with an open signer."""
 
 from __future__ import annotations
 
@@ -65,6 +72,7 @@ if TYPE_CHECKING:
 MAX_SIGNERS = 20
 OPEN = OPEN_SIGNER_STATES
 DECISIONS = {"agree": SignerState.AGREED, "disagree": SignerState.DISAGREED}
+_DECISION_LABELS = {"agree": "加签同意 (agreed)", "disagree": "加签不同意 (disagreed)"}
 _MODE_ZH = {SignerKind.BEFORE: "会签", SignerKind.AFTER: "后加签", SignerKind.DELEGATE: "委派"}
 
 
@@ -95,11 +103,12 @@ def has_open(conn: Session | Connection, task_id: str) -> bool:
                        .limit(1)) is not None
 
 
-def _task(session: Session, task_id: str, actor: Actor | None) -> OpenTask:
-    """The open task, if `actor` may see it (None: the caller was authorised otherwise)."""
-    row = session.execute(
-        select(HumanTask, Instance.case_number, Instance.status).join(Instance, Instance.id == HumanTask.instance_id)
-        .where(HumanTask.id == task_id)).first()
+def _task(session: Session, task_id: str, actor: Actor | None, lock: bool = True) -> OpenTask:
+    """The open task, if `actor` may see it (None: the caller was authorised otherwise); `lock` takes its row
+    for the transaction (PostgreSQL: FOR UPDATE; SQLite's BEGIN IMMEDIATE already lets one writer in)."""
+    query = (select(HumanTask, Instance.case_number, Instance.status)
+             .join(Instance, Instance.id == HumanTask.instance_id).where(HumanTask.id == task_id))
+    row = session.execute(query.with_for_update(of=HumanTask) if lock else query).first()
     if row is None:
         raise NotFound(f"任务不存在 (no task {task_id})")
     task, case_number, status = row
@@ -136,7 +145,8 @@ def _names(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
 
 def signing(db: Database, task_id: str, actor: Actor) -> dict[str, Any]:
     """The task's signing record as its holder, its signers and whoever sees the task read it: every signer with
-    its opinion, the held submission (后加签) and what the actor may do now."""
+    its opinion, the held submission (后加签), the 会签 co-signers whose disagreement holds the task, and what
+    the actor may do now."""
     with db.read() as session:
         task = session.get(HumanTask, task_id)
         if task is None or not (can_see_task(actor, task.role, task.org_id, task.assignee_id)
@@ -150,7 +160,9 @@ def signing(db: Database, task_id: str, actor: Actor) -> dict[str, Any]:
                      and r.kind != SignerKind.DELEGATE), None)
         delegation = _open_delegation(rows)
         is_open = task.state == HumanTaskState.READY
+        dissent = _dissent(rows)
         return {
+            "dissent": sorted(names[u][0] for u in dissent) if is_open else [],
             "signers": [_view(r, names) for r in rows if r.kind != SignerKind.DELEGATE],
             "delegations": [_view(r, names) for r in rows if r.kind == SignerKind.DELEGATE],
             "held": {"data": held.data, "held_at": held.held_at} if held is not None else None,
@@ -171,7 +183,10 @@ def proposals(db: Database, actor: Actor) -> list[dict[str, Any]]:
         names = _names(session, {r.user_id for r in rows} | {r.added_by for r in rows})
         cases = dict(session.execute(select(Instance.id, Instance.case_number)
                                      .where(Instance.id.in_({r.instance_id for r in rows}))).all())
-        return [{**_view(r, names), "task_id": r.task_id, "case_number": cases.get(r.instance_id)} for r in rows]
+        tasks = dict(session.execute(select(HumanTask.id, HumanTask.name)
+                                     .where(HumanTask.id.in_({r.task_id for r in rows}))).all())
+        return [{**_view(r, names), "task_id": r.task_id, "task_name": tasks.get(r.task_id),
+                 "case_number": cases.get(r.instance_id)} for r in rows]
 
 
 # -- writing ------------------------------------------------------------------------------------------------------
@@ -229,7 +244,9 @@ def add_signers(db: Database, task_id: str, usernames: list[str], kind: SignerKi
     reason = checked_reason(reason)
     if kind not in (SignerKind.BEFORE, SignerKind.AFTER):
         raise FormInvalid("加签方式只能是 before 或 after (mode must be before or after)", {"/mode": ["before|after"]})
-    wanted = list(dict.fromkeys(usernames))
+    wanted = list(usernames)
+    if twice := next((i for i, name in enumerate(wanted) if name in wanted[:i]), None):
+        raise FormInvalid(f"{wanted[twice]} 重复 ({wanted[twice]} is listed twice)", {f"/users/{twice}": ["twice"]})
     if not wanted or len(wanted) > MAX_SIGNERS:
         raise FormInvalid(f"请选择 1 至 {MAX_SIGNERS} 位加签人 (choose 1 to {MAX_SIGNERS} signers)",
                           {"/users": [f"1 to {MAX_SIGNERS} users"]})
@@ -278,15 +295,19 @@ def add_signers(db: Database, task_id: str, usernames: list[str], kind: SignerKi
     return signing(db, task_id, actor)
 
 
-def decide(db: Database, signer_id: int, approve: bool, reason: str | None, actor: Actor) -> dict[str, Any]:
-    """A supervisor lets an outside signer in (it is then asked like one in the lane) or refuses it; returns the
-    decided proposal (the supervisor need not see the task itself)."""
+def decide(db: Database, signer_id: int, approve: bool, reason: Any, actor: Actor) -> dict[str, Any]:
+    """A supervisor lets an outside signer in (it is then asked like one in the lane) or refuses it, saying why
+    (required to refuse, see `checked_reason`); returns the decided proposal (the supervisor need not see the task
+    itself)."""
     if not may_approve_signer(actor):
         raise NotFound(f"加签申请不存在 (no signer proposal {signer_id})")
+    reason = checked_reason(reason) if not approve or reason is not None else None  # a refusal says why
     with db.write() as session:
         row = session.get(TaskSigner, signer_id)
-        if row is None or row.state != SignerState.PROPOSED:
-            raise NotFound(f"加签申请不存在或已处理 (no open signer proposal {signer_id})")
+        if row is None:
+            raise NotFound(f"加签申请不存在 (no signer proposal {signer_id})")
+        if row.state != SignerState.PROPOSED:
+            raise Conflict("加签申请已被处理 (the proposal was decided meanwhile)")
         task = _task(session, row.task_id, None)  # supervisors decide the proposals of every unit
         # an open proposal keeps the holder from submitting (`hold_back`): an after-signer waits for that
         state = (SignerState.REJECTED if not approve else
@@ -306,7 +327,7 @@ def decide(db: Database, signer_id: int, approve: bool, reason: str | None, acto
                 "加签申请已批准" if approve else "加签申请未获批准",
                 "Your outside signer was approved" if approve else "Your outside signer was refused")
         names = _names(session, {row.user_id, row.added_by, actor.id})
-        return {**_view(row, names), "task_id": task.id, "case_number": task.case_number}
+        return {**_view(row, names), "task_id": task.id, "task_name": task.name, "case_number": task.case_number}
 
 
 def _next_after(session: Session, task: OpenTask) -> bool:
@@ -337,9 +358,10 @@ def _apply_held(runtime: Runtime, task_id: str) -> None:
         session.execute(delete(HeldSubmission).where(HeldSubmission.task_id == task_id))
 
 
-def remove_signer(runtime: Runtime, task_id: str, signer_id: int, reason: str | None, actor: Actor
-                  ) -> dict[str, Any]:
-    """减签: the holder takes back a co-signer who has not signed yet."""
+def remove_signer(runtime: Runtime, task_id: str, signer_id: int, reason: Any, actor: Actor) -> dict[str, Any]:
+    """减签: the holder takes back a co-signer who has not signed yet, saying why (required, see
+    `checked_reason`)."""
+    reason = checked_reason(reason)
     with runtime.db.write() as session:
         task = _task(session, task_id, actor)
         if task.assignee_id != actor.id:
@@ -360,6 +382,26 @@ def remove_signer(runtime: Runtime, task_id: str, signer_id: int, reason: str | 
     return signing(runtime.db, task_id, actor)
 
 
+def _refuse_signing(mine: list[TaskSigner]) -> None:
+    """Why a co-signer cannot sign now, by its last row on the task: signed already or removed meanwhile (409: a
+    race it lost, or a second click), or never asked (403)."""
+    last = mine[-1].state if mine else None
+    if last in (SignerState.AGREED, SignerState.DISAGREED):
+        raise Conflict("您已签署过意见 (you have already signed)")
+    if last == SignerState.REMOVED:
+        raise Conflict("您已被减签，无需再签署 (you were removed from this task's signers)")
+    if last == SignerState.WAITING:
+        raise Forbidden("尚未轮到您签署 (it is not your turn to sign yet)")
+    raise Forbidden("您不是本任务待签署的加签人 (you are not a signer whose turn it is)")
+
+
+def _dissent(rows: list[TaskSigner]) -> list[int]:
+    """会签 co-signers whose last opinion on the task is a disagreement (see `statements.SIGNING_HOLDS`)."""
+    last = {r.user_id: r for r in rows if r.kind == SignerKind.BEFORE and r.state in (SignerState.AGREED,
+                                                                                      SignerState.DISAGREED)}
+    return [user for user, r in last.items() if r.state == SignerState.DISAGREED]
+
+
 def sign(runtime: Runtime, task_id: str, decision: str, opinion: str, actor: Actor) -> dict[str, Any]:
     """A co-signer's opinion — agree or disagree, with its text — once; the holder is told.  The last after-signer's
     agreement completes the held submission."""
@@ -373,17 +415,18 @@ def sign(runtime: Runtime, task_id: str, decision: str, opinion: str, actor: Act
         mine = [r for r in _rows(session, task_id) if r.user_id == actor.id and r.kind != SignerKind.DELEGATE]
         row = next((r for r in mine if r.state == SignerState.PENDING), None)
         if row is None:
-            if any(r.state in (SignerState.AGREED, SignerState.DISAGREED) for r in mine):
-                raise Conflict("您已签署过意见 (you have already signed)")
-            raise Forbidden("您不是本任务待签署的加签人 (you are not a signer whose turn it is)")
+            _refuse_signing(mine)
         state = DECISIONS[decision]
         done = session.execute(update(TaskSigner).where(TaskSigner.id == row.id,
                                                         TaskSigner.state == SignerState.PENDING)
                                .values(state=state, opinion=opinion.strip(), acted_at=now()))
         if done.rowcount != 1:
-            raise Conflict("您已签署过意见 (you have already signed)")
-        _event(session, task, EventKind.SIGNED, actor, {"mode": row.kind, "decision": decision,
-                                                        "opinion": opinion.strip(), "signer": row.id})
+            _refuse_signing(mine)
+        # the 审批流水's shape (engine/case/opinions.py): each co-signer's line with its decision as people read it;
+        # internal — a colleague's working opinion on the holder's step, not the office's decision
+        _event(session, task, EventKind.SIGNED, actor, {
+            "mode": row.kind, "decision": _DECISION_LABELS[decision], "decision_value": decision,
+            "opinion": opinion.strip(), "internal": True, "signer": row.id})
         _notify(session, task, NoticeKind.COSIGNED, f"signer:{row.id}:signed", [row.added_by],
                 f"{actor.username} {'同意' if state == SignerState.AGREED else '不同意'}",
                 f"{actor.username} {'agreed' if state == SignerState.AGREED else 'disagreed'}")
@@ -402,6 +445,7 @@ def hold_back(db: Database, task_id: str, data: dict[str, Any], actor: Actor) ->
     """Runtime.complete asks first, when `has_open`: refused while a co-signer, a proposal or a delegate is open;
     True when the submission is held for after-signers (nothing is completed in the workflow yet); False to go on."""
     with db.write() as session:
+        task = _task(session, task_id, actor)
         rows = _rows(session, task_id)
         if _open_delegation(rows) is not None:
             raise Conflict("任务已委派，须由受托人交回 (the task is entrusted: the delegate gives it back first)")
@@ -409,12 +453,16 @@ def hold_back(db: Database, task_id: str, data: dict[str, Any], actor: Actor) ->
             raise Conflict("尚有加签人待主管批准 (a signer waits for a supervisor's approval; remove it or wait)")
         if any(r.state == SignerState.PENDING for r in rows):
             raise Conflict("尚有加签人未签署 (a co-signer has not signed yet)")
+        if dissent := _dissent(rows):
+            who = ", ".join(sorted(_names(session, set(dissent)).get(u, ("", ""))[0] for u in dissent))
+            raise Conflict(f"会签人 {who} 不同意：请修改后再请其会签，或退回 (co-signer {who} disagreed: all must "
+                           f"agree — ask again after changing what they objected to, or return the case)",
+                           {"/signers": [f"disagreed: {who}"]})
         if session.get(HeldSubmission, task_id) is not None:
             return False  # the signers have all signed: the held submission (or the holder's new one) goes through
         waiting = [r for r in rows if r.kind == SignerKind.AFTER and r.state == SignerState.WAITING]
         if not waiting:
             return False
-        task = _task(session, task_id, actor)
         session.add(HeldSubmission(task_id=task_id, user_id=actor.id, data=data, held_at=now()))
         _event(session, task, EventKind.SUBMISSION_HELD, actor, {"signers": len(waiting)})
         first = min(waiting, key=lambda r: r.seq)
@@ -457,7 +505,7 @@ def give_back(runtime: Runtime, task_id: str, data: dict[str, Any], opinion: str
     """The delegate's work — the form filled in (checked against it) and/or an opinion — goes back with the task to
     the delegator, who completes it."""
     with runtime.db.read() as session:
-        _task(session, task_id, actor)  # a task the caller may not see is not found, whatever the body says
+        _task(session, task_id, actor, lock=False)  # a task the caller may not see is not found, whatever the body says
     if not data and not opinion.strip():
         raise FormInvalid("请填写表单或意见 (fill in the form or give an opinion)", {"/opinion": ["required"]})
     checked = runtime.checked_submission(task_id, data, actor) if data else None

@@ -13,10 +13,18 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, insert, literal_column, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy.orm import aliased
 
 from engine.base.errors import Conflict
-from engine.base.vocabulary import OPEN_SIGNER_STATES, HumanTaskState, SignerState, TimerKind, TimerState
+from engine.base.vocabulary import (
+    OPEN_SIGNER_STATES,
+    HumanTaskState,
+    SignerKind,
+    SignerState,
+    TimerKind,
+    TimerState,
+)
 from engine.store.models import (
     Event,
     HeldSubmission,
@@ -43,12 +51,32 @@ INSTANCE_COLUMNS = (
     Instance.error_element, FOLLOW_UP,
 )
 
-#: someone added to the task (co-signer, delegate, a proposal) has yet to act: read with the task, since most
-#: tasks have no signers and a statement of its own would cost every step a round trip
-SIGNERS_OPEN = exists().where(
-    TaskSigner.task_id == HumanTask.id,
-    TaskSigner.state.in_([literal_column(f"'{state}'") for state in OPEN_SIGNER_STATES])  # constants, inlined
-).label("signers_open")
+def _const(value: str) -> Any:
+    """A state or kind, inlined as a constant (the prepared statements bind only the task's id)."""
+    return literal_column(f"'{value}'")
+
+
+_LATER = aliased(TaskSigner)
+#: a 会签 co-signer who disagreed and has not agreed since (the holder asked again, or returns the case)
+_DISSENT = and_(TaskSigner.kind == _const(SignerKind.BEFORE), TaskSigner.state == _const(SignerState.DISAGREED),
+                ~exists().where(_LATER.task_id == TaskSigner.task_id, _LATER.user_id == TaskSigner.user_id,
+                                _LATER.kind == _const(SignerKind.BEFORE), _LATER.id > TaskSigner.id,
+                                _LATER.state == _const(SignerState.AGREED)))
+_HOLDS = or_(TaskSigner.state.in_([_const(state) for state in OPEN_SIGNER_STATES]), _DISSENT)
+
+
+def _signing_holds(task_id: Any) -> Any:
+    """The task may not be completed yet: someone added to it (co-signer, delegate, a proposal) has yet to act, or
+    a 会签 co-signer disagreed and has not agreed since."""
+    return exists().where(TaskSigner.task_id == task_id, _HOLDS)
+
+
+#: read with the task, since most tasks have no signers and a statement of its own would cost every step a round
+#: trip; `Runtime.complete` then asks `signers.hold_back`, which says why
+SIGNERS_OPEN = _signing_holds(HumanTask.id).label("signers_open")
+#: asked again in the completing step's transaction, after the task's row is written (and so locked): a signer
+#: added after the task was read (its transaction locked the row first, engine/runtime/signers.py) is seen here
+SIGNING_HOLDS = Prepared(select(_signing_holds(bindparam("tid"))))
 TASK_WITH_INSTANCE = Prepared(
     select(HumanTask.id.label("task_id"), HumanTask.state.label("task_state"), HumanTask.role, HumanTask.org_id,
            HumanTask.assignee_id, HumanTask.form, HumanTask.element_id, HumanTask.due_at, HumanTask.warn_at,
@@ -150,6 +178,11 @@ def guarded_update(conn: Connection, instance_id: int, expected_version: int, va
             COMPLETE_TASK.execute(conn, completed)
     if matched != 1:
         raise Conflict("办件已被他人更新，请刷新后重试 (the instance was changed by someone else; reload)")
+
+
+def signing_holds(conn: Connection, task_id: str) -> bool:
+    """The completing step's own check that nobody added to its task has yet to act (see `SIGNING_HOLDS`)."""
+    return bool(SIGNING_HOLDS.scalar(conn, {"tid": task_id}))
 
 
 def write_tasks_and_events(conn: Connection, at: datetime, cancelled: Iterable[str],

@@ -47,7 +47,7 @@ VALID = {"startInstance": {"json": {"data": {}}}, "deliverMessage": {"json": {"n
          "returnTask": {"json": {"target": "submit", "reason": "退回"}},
          "addTaskSigners": {"json": {"mode": "before", "users": ["window"], "reason": "r"}},
          "signTask": {"json": {"decision": "agree", "opinion": "同意"}},
-         "decideSignerProposal": {"json": {"approve": True}},
+         "decideSignerProposal": {"json": {"approve": True}}, "removeTaskSigner": {"json": {"reason": "r"}},
          "entrustTask": {"json": {"user": "window", "reason": "r"}},
          "copyCase": {"json": {"users": ["zhujian"]}}, "urgeTask": {"json": {"reason": "r"}}}
 

@@ -61,8 +61,19 @@ def test_cosigning_over_the_api(client: FlaskClient, runtime: Runtime) -> None:
     assert signed.status_code == 200 and signed.json["signers"][0]["opinion"] == "金额有误"
     assert client.post(f"{API}/tasks/{task}/sign", json={"decision": "agree", "opinion": "同意"},
                        headers=window2).status_code == 409  # once
-    removed = client.post(f"{url}/{signer['id']}/remove", json={}, headers=window)
+    unsaid = client.post(f"{url}/{signer['id']}/remove", json={}, headers=window)
+    assert unsaid.status_code == 422 and list(unsaid.json["fields"]) == ["/reason"]  # 减签 says why
+    removed = client.post(f"{url}/{signer['id']}/remove", json={"reason": "不需要了"}, headers=window)
     assert removed.status_code == 409  # it has signed
+    held = client.post(f"{API}/tasks/{task}/complete", json={"data": APPROVED}, headers=window)
+    assert held.status_code == 409 and "window2" in held.json["message"]  # 会签: all must agree
+    assert client.get(url, headers=window).json["dissent"] == ["window2"]
+    again = client.post(url, json={"mode": "before", "users": ["window2"], "reason": "金额已更正，请再会签"},
+                        headers=window)
+    assert again.status_code == 201 and again.json["dissent"] == ["window2"]  # until it agrees
+    agreed = client.post(f"{API}/tasks/{task}/sign", json={"decision": "agree", "opinion": "已更正，同意"},
+                         headers=window2)
+    assert agreed.status_code == 200 and agreed.json["dissent"] == []
     done = client.post(f"{API}/tasks/{task}/complete", json={"data": APPROVED}, headers=window)
     assert done.status_code == 200 and done.json["status"] == "completed"
 

@@ -51,13 +51,33 @@ def test_cosigning_from_the_cli(cli: CliRunner, task: str) -> None:
     outsider = proposed["signers"][-1]
     assert outsider["state"] == "proposed"
     assert f"#{outsider['id']}" in run(cli, "signers", "proposals", "--as", "dispatcher")
-    assert "rejected" in run(cli, "signers", "decide", str(outsider["id"]), "--refuse", "--as", "dispatcher")
+    assert "reason" in run(cli, "signers", "decide", str(outsider["id"]), "--refuse", "--as", "dispatcher", code=1)
+    assert "rejected" in run(cli, "signers", "decide", str(outsider["id"]), "--refuse", "--reason", "无需住建",
+                             "--as", "dispatcher")
     assert "同意" in run(cli, "signers", "sign", task, "--opinion", "同意", "--as", "window2")
     assert run(cli, "signers", "sign", task, "--opinion", "再签", "--as", "window2", code=1)
     shown = json.loads(run(cli, "signers", "show", task, "--as", "window", "--json"))
     assert [(s["user"], s["state"]) for s in shown["signers"]] == [("window2", "agreed"), ("zhujian", "rejected")]
     done = json.loads(run(cli, "complete", task, "--data", APPROVED, "--as", "window", "--json"))
     assert done["status"] == "completed"
+
+
+def test_removing_a_signer_from_the_cli(cli: CliRunner, task: str) -> None:
+    [signer] = json.loads(run(cli, "signers", "add", task, "window2", "--reason", "请会签", "--as", "window",
+                              "--json"))["signers"]
+    assert "--reason" in run(cli, "signers", "remove", task, str(signer["id"]), "--as", "window", code=2)  # says why
+    assert run(cli, "signers", "remove", task, str(signer["id"]), "--reason", "不需要了", "--as", "window2", code=1)
+    assert "已减签" in run(cli, "signers", "remove", task, str(signer["id"]), "--reason", "不需要了", "--as", "window")
+    assert run(cli, "signers", "remove", task, str(signer["id"]), "--reason", "再减", "--as", "window", code=1)
+    done = json.loads(run(cli, "complete", task, "--data", APPROVED, "--as", "window", "--json"))
+    assert done["status"] == "completed"
+
+
+def test_a_disagreement_holds_the_task_in_the_cli(cli: CliRunner, task: str) -> None:
+    run(cli, "signers", "add", task, "window2", "--reason", "请会签", "--as", "window")
+    run(cli, "signers", "sign", task, "--disagree", "--opinion", "金额有误", "--as", "window2")
+    assert "window2" in run(cli, "signers", "show", task, "--as", "window")
+    assert "window2" in run(cli, "complete", task, "--data", APPROVED, "--as", "window", code=1)
 
 
 def test_entrust_from_the_cli(cli: CliRunner, task: str) -> None:

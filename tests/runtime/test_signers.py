@@ -8,32 +8,18 @@ from sqlalchemy import select
 from engine.base.errors import Conflict, Forbidden, FormInvalid, NotFound
 from engine.base.vocabulary import EventKind, SignerKind
 from engine.case.notifications import list_notifications
-from engine.definitions.catalogue import RoleCatalogue
 from engine.people import assignment
-from engine.people.accounts import add_user
 from engine.runtime import signers
 from engine.runtime.inbox import Scope, TaskFilter, list_tasks
 from engine.runtime.runtime import Runtime
 from engine.store.models import Event
-from tests.support.repo import ROLES
 from tests.support.shipped import SUBMIT
-from tests.support.signing import APPROVE, _inbox
+from tests.support.signing import APPROVE, _inbox, approval_task
 
 
 @pytest.fixture
 def approve(runtime: Runtime) -> str:
-    """The sample's 审批 task, open to the window clerks of xzsp; two more clerks there."""
-    with runtime.db.write() as session:
-        catalogue = RoleCatalogue.from_yaml(ROLES)
-        add_user(session, catalogue, "window2", "xzsp", ["window_clerk"], "李窗口")
-        add_user(session, catalogue, "window3", "xzsp", ["window_clerk"], "王窗口")
-    haiyun = runtime.actor("haiyun")
-    view = runtime.start("sample_approval", {"title": "加签测试", "amount": 50_000}, haiyun)
-    runtime.complete(view.open_tasks[0].id, SUBMIT, haiyun)
-    [task] = runtime.instance(view.id, runtime.actor("admin")).open_tasks
-    return task.id
-
-
+    return approval_task(runtime)
 
 
 def _kinds(runtime: Runtime, task_id: str) -> list[str]:
@@ -58,10 +44,16 @@ def test_before_signers_must_all_agree_before_the_holder_completes(runtime: Runt
     record = signers.sign(runtime, approve, "disagree", "面积核算有误", w3)
     assert [(s["user"], s["state"], s["opinion"]) for s in record["signers"]] == [
         ("window2", "agreed", "同意"), ("window3", "disagreed", "面积核算有误")]
-    done = runtime.complete(approve, APPROVE, window)  # the holder saw the disagreement and decides
+    with pytest.raises(Conflict, match="window3"):  # 会签: all must agree, a disagreement holds the task
+        runtime.complete(approve, APPROVE, window)
+    with pytest.raises(Conflict):
+        runtime.complete(approve, {"decision": "rejected", "comment": "不予通过"}, window)
+    signers.add_signers(runtime.db, approve, ["window3"], SignerKind.BEFORE, "面积已重新核算，请再会签", window)
+    signers.sign(runtime, approve, "agree", "已核实，同意", w3)
+    done = runtime.complete(approve, APPROVE, window)  # every co-signer's last opinion agrees
     assert done.status == "completed"
     kinds = _kinds(runtime, approve)
-    assert kinds.count(EventKind.SIGNED) == 2 and EventKind.SIGNERS_ADDED in kinds
+    assert kinds.count(EventKind.SIGNED) == 3 and EventKind.SIGNERS_ADDED in kinds
     notices = list_notifications(runtime.db, window)[0]
     assert {n["kind"] for n in notices} >= {"cosigned"}
 
@@ -117,12 +109,71 @@ def test_refusals(runtime: Runtime, approve: str) -> None:
         signers.add_signers(runtime.db, approve, ["window2"], SignerKind.AFTER, "请会签", window)  # already open
     [row] = signers.signing(runtime.db, approve, window)["signers"]
     with pytest.raises(Forbidden):
-        signers.remove_signer(runtime, approve, row["id"], None, w2)  # only the holder removes
+        signers.remove_signer(runtime, approve, row["id"], "不需要了", w2)  # only the holder removes
     signers.sign(runtime, approve, "agree", "同意", w2)
     with pytest.raises(Conflict):
-        signers.remove_signer(runtime, approve, row["id"], None, window)  # signed: cannot be removed
+        signers.remove_signer(runtime, approve, row["id"], "不需要了", window)  # signed: cannot be removed
     with pytest.raises(NotFound):
-        signers.remove_signer(runtime, approve, row["id"] + 99, None, window)
+        signers.remove_signer(runtime, approve, row["id"] + 99, "不需要了", window)
+
+
+def test_each_cosigners_opinion_is_a_line_of_the_opinion_trail(runtime: Runtime, approve: str) -> None:
+    """审批流水: one line per co-signer (who, office, decision as people read it, opinion), staff only."""
+    window = runtime.actor("window")
+    signers.add_signers(runtime.db, approve, ["window2", "window3"], SignerKind.BEFORE, "请会签", window)
+    signers.sign(runtime, approve, "agree", "同意受理", runtime.actor("window2"))
+    signers.sign(runtime, approve, "disagree", "面积有误", runtime.actor("window3"))
+    case = runtime.task_detail(approve, window)["instance"]["id"]
+    lines = [(r.user, r.office, r.decision, r.opinion, r.internal) for r in runtime.opinion_trail(case, window)
+             if r.kind == EventKind.SIGNED]
+    assert lines == [("李窗口", "市南区行政审批服务局", "加签同意 (agreed)", "同意受理", True),
+                     ("王窗口", "市南区行政审批服务局", "加签不同意 (disagreed)", "面积有误", True)]
+    applicant = runtime.opinion_trail(case, runtime.actor("haiyun"))
+    assert not [r for r in applicant if r.kind == EventKind.SIGNED]  # a colleague's working opinion
+
+
+def test_adding_someone_twice_is_refused(runtime: Runtime, approve: str) -> None:
+    window = runtime.actor("window")
+    with pytest.raises(FormInvalid) as listed:  # twice in one request: named at its place
+        signers.add_signers(runtime.db, approve, ["window2", "window3", "window2"], SignerKind.BEFORE, "请会签", window)
+    assert listed.value.fields == {"/users/2": ["twice"]}
+    signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window)
+    with pytest.raises(Conflict) as again:  # still asked: it cannot be asked twice
+        signers.add_signers(runtime.db, approve, ["window3", "window2"], SignerKind.BEFORE, "请会签", window)
+    assert again.value.fields == {"/users/1": ["already"]}
+    assert [s["user"] for s in signers.signing(runtime.db, approve, window)["signers"]] == ["window2"]  # no window3
+
+
+def test_nobody_acts_on_someone_elses_request(runtime: Runtime, approve: str) -> None:
+    """A colleague who was not asked, a co-signer on another's row, a signer on the holder's behalf: all refused,
+    nothing written."""
+    window, w2, w3 = (runtime.actor(u) for u in ("window", "window2", "window3"))
+    [row] = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window)["signers"]
+    with pytest.raises(Forbidden):
+        signers.sign(runtime, approve, "agree", "同意", w3)  # a colleague of the lane, but not asked
+    with pytest.raises(Forbidden):
+        signers.remove_signer(runtime, approve, row["id"], "不需要了", w2)  # the signer cannot drop itself
+    with pytest.raises(Forbidden):
+        signers.add_signers(runtime.db, approve, ["window3"], SignerKind.BEFORE, "请会签", w2)  # nor ask others
+    with pytest.raises(NotFound):
+        signers.decide(runtime.db, row["id"], True, "同意", w2)  # only supervisors decide proposals
+    with pytest.raises(Forbidden):
+        signers.give_back(runtime, approve, {}, "交回", w2)  # not entrusted to it
+    record = signers.signing(runtime.db, approve, window)
+    assert [(s["user"], s["state"]) for s in record["signers"]] == [("window2", "pending")]
+    assert _kinds(runtime, approve).count(EventKind.SIGNED) == 0
+
+
+def test_after_a_disagreement_the_holder_may_return_the_case(runtime: Runtime, approve: str) -> None:
+    """会签 all must agree: a firm disagreement leaves the holder 退回, never a completion over it."""
+    window = runtime.actor("window")
+    signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window)
+    signers.sign(runtime, approve, "disagree", "材料不全", runtime.actor("window2"))
+    assert signers.signing(runtime.db, approve, window)["dissent"] == ["window2"]
+    with pytest.raises(Conflict):
+        runtime.complete(approve, {"decision": "rejected", "comment": "不予通过"}, window)
+    case = runtime.send_back(approve, "submit", "会签人意见：材料不全，请补充", window).id
+    assert [t.element_id for t in runtime.instance(case, runtime.actor("admin")).open_tasks] == ["submit"]
 
 
 @pytest.mark.parametrize("reason", [None, "", "   ", "长" * 501, 42, "\x00"])
@@ -154,7 +205,7 @@ def test_removing_a_signer_who_has_not_acted(runtime: Runtime, approve: str) -> 
     [row] = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window)["signers"]
     record = signers.remove_signer(runtime, approve, row["id"], "不需要了", window)
     assert record["signers"][0]["state"] == "removed" and _inbox(runtime, "window2") == []
-    with pytest.raises(Forbidden):  # removed: no longer asked
+    with pytest.raises(Conflict, match="removed"):  # removed: no longer asked
         signers.sign(runtime, approve, "agree", "同意", runtime.actor("window2"))
     assert runtime.complete(approve, APPROVE, window).status == "completed"
 
@@ -184,7 +235,7 @@ def test_an_outside_signer_waits_for_a_supervisor(runtime: Runtime, approve: str
     assert proposal["user"] == "zhujian" and proposal["task_id"] == approve
     assert any(n["kind"] == "cosign_approval" for n in list_notifications(runtime.db, dispatcher)[0])
     signers.decide(runtime.db, row["id"], True, "同意", dispatcher)
-    with pytest.raises(NotFound):
+    with pytest.raises(Conflict):
         signers.decide(runtime.db, row["id"], True, None, dispatcher)  # decided once
     assert _inbox(runtime, "zhujian") == [approve]
     case = runtime.instance(runtime.task_detail(approve, zhujian)["instance"]["id"], zhujian)  # sees the case too
@@ -196,6 +247,8 @@ def test_a_refused_outside_signer_never_sees_the_task(runtime: Runtime, approve:
     window, dispatcher = runtime.actor("window"), runtime.actor("dispatcher")
     [row] = signers.add_signers(runtime.db, approve, ["zhujian"], SignerKind.BEFORE, "请会签", window,
                                 ask_approval=True)["signers"]
+    with pytest.raises(FormInvalid):  # refusing says why
+        signers.decide(runtime.db, row["id"], False, " ", dispatcher)
     signers.decide(runtime.db, row["id"], False, "无需住建会签", dispatcher)
     with pytest.raises(NotFound):
         runtime.task_detail(approve, runtime.actor("zhujian"))
@@ -244,7 +297,7 @@ def test_a_signer_of_one_task_cannot_be_removed_through_another(runtime: Runtime
     [row] = signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window)["signers"]
     signers.add_signers(runtime.db, other, ["window3"], SignerKind.BEFORE, "请会签", window)
     with pytest.raises(NotFound):
-        signers.remove_signer(runtime, other, row["id"], None, window)
+        signers.remove_signer(runtime, other, row["id"], "不需要了", window)
     assert signers.signing(runtime.db, approve, window)["signers"][0]["state"] == "pending"
 
 

@@ -121,8 +121,8 @@ def test_a_stale_completion_marks_no_task(runtime: Runtime) -> None:
 def test_statements_per_step(runtime: Runtime) -> None:
     """What each step of the sample sends once the runtime is warm (bench/engine.py prints the same): one read,
     then its writes — the guarded update carries the completed task on PostgreSQL, and no outbox DELETE goes
-    out for a case that has no outbox row, nor a signers query for a task nobody was added to (both read with
-    the case)."""
+    out for a case that has no outbox row (read with the case); a completion asks once more, after writing its
+    task, whether anyone was added to it since it was read (engine/runtime/signers.py: the race it closes)."""
     applicant, clerk = runtime.actor("haiyun"), runtime.actor("window")
 
     def life_cycle() -> list[list[str]]:
@@ -154,6 +154,8 @@ def test_statements_per_step(runtime: Runtime) -> None:
     tasks_and_events = ["INSERT INTO", "INSERT INTO"]  # each one prebuilt statement (a joint one compiles per step)
     assert start == ["SELECT process_versions.id,", *numbered, *tasks_and_events], start
     read = ["SELECT human_tasks.id"]  # the task with its case, and whether anyone added to it has yet to act
+    # the completed task's row written (and locked), whether anyone was added to it meanwhile (a 409 if so)
+    guard = [*guard, "SELECT EXISTS"]
     assert submit == [*read, *guard, *tasks_and_events], submit
     # the case is closed: its applicant is told (who holds the role, with their addresses; then the notice)
     assert approved == [*read, *guard, "INSERT INTO", "SELECT users.id,", "INSERT INTO"], approved

@@ -36,7 +36,9 @@
   });
 
   section.querySelectorAll(".remove-signer").forEach((button) => button.addEventListener("click", async () => {
-    reloadOr(await tongban.api("POST", button.dataset.url, {}), 200);
+    const reason = document.getElementById("remove-reason");
+    if (!reason.value.trim()) { reason.required = true; reason.reportValidity(); reason.focus(); return; }
+    reloadOr(await tongban.api("POST", button.dataset.url, {reason: reason.value}), 200);
   }));
 
   if (add || entrust) {  /* the same colleagues 转办 offers: the task's role, in its organisation */
