@@ -10,6 +10,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page
 
+from engine.base.vocabulary import SignerKind
+from engine.runtime import signers
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import DESKTOP
 from tests.support.axe import violations
@@ -24,13 +26,17 @@ def server(repo_server: str) -> str:
 
 @pytest.fixture
 def cases(runtime: Runtime) -> dict[str, str]:
-    """A running sample case with the applicant's step open, another waiting for the window, and a fund."""
+    """A running sample case with the applicant's step open, another waiting for the window (with a co-signer
+    proposed), and a fund."""
     haiyun = runtime.actor("haiyun")
     own = runtime.start("sample_approval", {"title": "无障碍检查", "amount": 50_000}, haiyun)
     other = runtime.start("sample_approval", {"title": "窗口审批", "amount": 50_000}, haiyun)
     runtime.complete(other.open_tasks[0].id, {"contact": "张三", "mobile": "13800000000", "email": "z@example.cn",
                                               "commitment": True}, haiyun)
     window = runtime.instance(other.id, runtime.actor("admin")).open_tasks[0].id
+    # an outside co-signer waiting for a supervisor: the window's task shows it, the 加签审批 page lists it
+    signers.add_signers(runtime.db, window, ["zhujian"], SignerKind.BEFORE, "涉及住建", runtime.actor("window"),
+                        ask_approval=True)
     deploy_funds(runtime)
     post(runtime, "fund_in", "2026-07-02T10:00:00+08:00", 100000, donor_name="张三")
     return {"case": f"/cases/{own.id}", "task": f"/tasks/{own.open_tasks[0].id}", "window_task": f"/tasks/{window}",
@@ -41,7 +47,7 @@ PAGES = {
     "haiyun": ["/services", "/services/zzs_prereg", "/services/yyyz_bundle", "/services/qysq_request", "/cases",
                "{case}", "{task}", "{done_task}", "/notifications"],
     "window": ["/inbox", "/inbox?scope=all", "{window_task}", "/cases"],
-    "dispatcher": ["/supervision", "/supervision/heatmap", "/inbox"],
+    "dispatcher": ["/supervision", "/supervision/heatmap", "/supervision/signers", "/inbox"],
     "admin": ["/admin/users", "/admin/users?q=zhu", "/admin/users/haiyun/confirm/disable",
               "/admin/orgs", "/admin/roles", "/admin/calendar", "/admin/audit"],
     "designer": ["/designer", "/designer/edit?path=processes/sample/approval.bpmn"],
