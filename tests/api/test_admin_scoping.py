@@ -105,10 +105,11 @@ def test_without_logging_in_the_pages_send_you_to_log_in(admin_client: FlaskClie
 
 
 def _old_menu(roles: set[str]) -> list[str]:
-    """The menu as base.html drew it while it named the roles itself (before issue 11)."""
+    """The menu as base.html drew it while it named the roles itself (before issue 11), with the heat map
+    (issue 16) beside 督办统计 for the same roles."""
     items = ["办事服务" if "applicant" in roles else "待办", "办件", "通知"]
     if roles & {"dispatcher", "inspection_office", "admin"}:
-        items.append("督办统计")
+        items += ["督办统计", "流程热力图"]
     if roles & {"designer", "admin"}:
         items.append("流程设计")
     if "admin" in roles:
@@ -128,8 +129,9 @@ def test_the_menu_is_what_each_role_saw_before(client: FlaskClient) -> None:
         log_in(browser, username)
         assert _menu(browser.get("/cases").get_data(as_text=True)) == _old_menu(set(roles)), username
     spot_checks = {"haiyun": ["办事服务", "办件", "通知"], "window": ["待办", "办件", "通知"],
-                   "inspector": ["待办", "办件", "通知", "督办统计"], "designer": ["待办", "办件", "通知", "流程设计"],
-                   "admin": ["待办", "办件", "通知", "督办统计", "流程设计", "系统管理"]}
+                   "inspector": ["待办", "办件", "通知", "督办统计", "流程热力图"],
+                   "designer": ["待办", "办件", "通知", "流程设计"],
+                   "admin": ["待办", "办件", "通知", "督办统计", "流程热力图", "流程设计", "系统管理"]}
     for username, menu in spot_checks.items():
         assert _old_menu(set(next(r for u, _o, r in DEMO_USERS if u == username))) == menu
 
