@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, Row, delete, select, update
 
 from engine.base.clock import now
 from engine.base.errors import TongbanError
@@ -41,10 +41,7 @@ def route(rt: Runtime, instance_id: int) -> int:
         log.warning("办件 %s 抛出的消息/信号链过深，交由定时扫描继续投递 (throws chained more than %d cases deep: "
                     "the sweep routes the rest)", instance_id, MAX_DEPTH)
         return 0
-    with rt.db.reading() as conn:
-        ids = conn.execute(select(ThrownEvent.id).where(ThrownEvent.instance_id == instance_id)
-                           .order_by(ThrownEvent.id)).scalars().all()
-    return _route_all(rt, list(ids))
+    return _route_all(rt, ThrownEvent.instance_id == instance_id)
 
 
 @in_context
@@ -63,28 +60,27 @@ def sweep(rt: Runtime, limit: int = 100) -> int:
     if ids:
         log.warning("重新投递 %d 个办件间消息/信号 (re-routing %d message(s) or signal(s) whose routing was lost)",
                     len(ids), len(ids))
-    return _route_all(rt, list(ids))
+    return _route_all(rt, ThrownEvent.id.in_(ids)) if ids else 0
 
 
-def _route_all(rt: Runtime, ids: list[int]) -> int:
+def _route_all(rt: Runtime, which: ColumnElement[bool]) -> int:
+    """Route the rows `which` selects, read with their senders in one query, oldest first."""
+    with rt.db.reading() as conn:
+        rows = conn.execute(select(ThrownEvent.id, ThrownEvent.instance_id, ThrownEvent.kind, ThrownEvent.name,
+                                   ThrownEvent.key, ThrownEvent.payload, Instance.started_by)
+                            .join(Instance, Instance.id == ThrownEvent.instance_id)
+                            .where(which).order_by(ThrownEvent.id)).all()
     _depth.value = getattr(_depth, "value", 0) + 1
     try:
-        return sum(_route(rt, thrown_id) for thrown_id in ids)
+        return sum(_route(rt, thrown) for thrown in rows)
     finally:
         _depth.value -= 1
 
 
-def _route(rt: Runtime, thrown_id: int) -> int:
-    """Deliver one row and remove it; 0 when another router took it first."""
+def _route(rt: Runtime, thrown: Row[Any]) -> int:
+    """Deliver one row and remove it; 0 when another router removed it first."""
     from engine.runtime.runtime import SYSTEM
 
-    with rt.db.reading() as conn:
-        thrown = conn.execute(select(ThrownEvent.instance_id, ThrownEvent.kind, ThrownEvent.name, ThrownEvent.key,
-                                     ThrownEvent.payload, Instance.started_by)
-                              .join(Instance, Instance.id == ThrownEvent.instance_id)
-                              .where(ThrownEvent.id == thrown_id)).first()
-    if thrown is None:
-        return 0
     what = correlation.KIND_ZH[thrown.kind]
     try:
         reached = correlation.reach(rt, thrown.kind, thrown.name, thrown.key, thrown.payload, SYSTEM,
@@ -100,5 +96,4 @@ def _route(rt: Runtime, thrown_id: int) -> int:
             log.warning("办件 %s 未能接收%s“%s” (case %s could not take the %s %r): %s", case, what,
                         thrown.name, case, thrown.kind, thrown.name, why)
     with rt.db.writing() as conn:
-        conn.execute(delete(ThrownEvent).where(ThrownEvent.id == thrown_id))
-    return 1
+        return conn.execute(delete(ThrownEvent).where(ThrownEvent.id == thrown.id)).rowcount
