@@ -88,15 +88,17 @@ def diagram() -> Response:
 
 def _tables(board: HeatMap) -> list[Table]:
     """Both languages in the headers: an export travels to people who read either."""
-    tasks = ["环节 Step", "元素 Element", "已结束 Closed", "在办 Open", "中位时长(小时) Median (hours)",
+    tasks = ["环节 Step", "元素 Element", "类型 Kind", "已结束 Closed", "在办 Open", "中位时长(小时) Median (hours)",
              "P90 时长(小时) P90 (hours)", "超期 SLA breaches", "其中在办超期 Of them open"]
+    kinds = {"task": "办理 task", "timer": "定时等待 timer"}
     flows = ["连线 Flow", "名称 Name", "从 From", "到 To", "办件数 Cases", "占比 Share"]
 
     def h(seconds: float | None) -> Any:
         return "" if seconds is None else round(seconds / 3600, 2)
 
     def task_row(e: ElementHeat) -> list[Any]:
-        return [e.name, e.element_id, e.closed, e.open, h(e.median), h(e.p90), e.breaches, e.open_breaches]
+        return [e.name, e.element_id, kinds[e.kind], e.closed, e.open, h(e.median), h(e.p90), e.breaches,
+                e.open_breaches]
 
     def flow_row(f: FlowShare) -> list[Any]:
         return [f.flow_id, f.name, f.source, f.target, "" if f.cases is None else f.cases,

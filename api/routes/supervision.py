@@ -46,12 +46,15 @@ class VersionSchema(Schema):
 class ElementHeatSchema(Schema):
     element_id = Text(required=True)
     name = Text(required=True)
-    closed = fields.Integer(required=True, metadata={"description": "tasks completed or cancelled"})
+    closed = fields.Integer(required=True, metadata={"description": "tasks completed or cancelled (timers: fired "
+                                                                    "or cancelled)"})
     open = fields.Integer(required=True, metadata={"description": "tasks open now"})
     median = fields.Float(allow_none=True, metadata={"description": "median seconds a closed task was open"})
     p90 = fields.Float(allow_none=True, metadata={"description": "90th percentile, seconds (percentile_cont)"})
     breaches = fields.Integer(required=True, metadata={"description": "completed after, or open past, the due time"})
     open_breaches = fields.Integer(required=True, metadata={"description": "of the breaches, those still open"})
+    kind = Text(required=True, metadata={"description": "task: a user task; timer: an intermediate timer event "
+                                                         "(closed/open are its waits, which have no SLA)"})
 
 
 class FlowShareSchema(Schema):

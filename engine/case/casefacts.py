@@ -1,5 +1,7 @@
 """Report facts: the current values of the data keys a process declares in `report:`, one row per key.
 
+A key may name a nested value (`{street: address.street_office}`): the fact takes the entry's name.
+
 The runtime calls `record` inside every step's transaction, so the rows never disagree with
 the stored workflow; reports then GROUP BY them in SQL.  Processes that declare nothing pay
 nothing: `record` returns before touching the workflow.
@@ -17,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.bpmn.stepping import data_holders
 from engine.case.output import StepOutput
+from engine.definitions.workspace import ReportKey
 from engine.store.models import CaseFact
 
 MAX_VALUE = 200  # case_facts.value
@@ -32,13 +35,24 @@ def _upsert(insert: Any) -> Any:
 _UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
-def current_values(workflow: BpmnWorkflow, names: tuple[str, ...]) -> dict[str, Any]:
-    """The named keys' values as the case page shows them (later holders win, workflow data last)."""
+def current_values(workflow: BpmnWorkflow, keys: tuple[ReportKey, ...]) -> dict[str, Any]:
+    """The keys' values as the case page shows them (later holders win, workflow data last); absent ones left out."""
     values: dict[str, Any] = {}
     for holder in (*data_holders(workflow), workflow):
-        data = holder.data
-        values.update((n, data[n]) for n in names if n in data)
+        for key in keys:
+            found, value = _lookup(holder.data, key.path)
+            if found:
+                values[key.name] = value
     return values
+
+
+def _lookup(data: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    """(True, the value at `path`) or (False, None) when a step of it is missing or not an object."""
+    for step in path:
+        if not (isinstance(data, dict) and step in data):
+            return False, None
+        data = data[step]
+    return True, data
 
 
 def typed(value: Any) -> dict[str, Any]:
@@ -67,10 +81,10 @@ def _instant(value: Any) -> datetime | None:
 
 def record(conn: Connection, out: StepOutput) -> None:
     """Upsert the declared keys' current values for the step's case (a side product, in the step's transaction)."""
-    names = out.compiled.manifest.report
-    if not names:
+    keys = out.compiled.manifest.report
+    if not keys:
         return
     rows = [{"instance_id": out.instance_id, "name": n, **typed(v)}
-            for n, v in current_values(out.workflow, names).items()]
+            for n, v in current_values(out.workflow, keys).items()]
     if rows:
         conn.execute(_UPSERT[conn.dialect.name], rows)

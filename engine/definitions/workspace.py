@@ -53,10 +53,23 @@ class ManifestError(ValueError):
 
 
 @dataclass(frozen=True)
+class ReportKey:
+    """One `report:` entry: the case fact's name and the keys that lead to its value in the case data.
+
+    `amount` reports the key `amount`; `{street: address.street_office}` reports, as the fact `street`, the
+    value nested in the address — so every process can feed a report filter of one name (the heat map's street)
+    whatever shape its form gives the value.
+    """
+
+    name: str
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Manifest:
     """processes/<folder>/process.yaml: a process applicants can start, and how its cases are numbered.
 
-    `report` names the data keys whose current values every step copies into `case_facts`, so
+    `report` names the data keys (or nested values) whose current values every step copies into `case_facts`, so
     reports group cases by them in SQL instead of reading each case's workflow. `products` names the side
     products its steps write beyond the always-on ones (engine/case/products.py), e.g. `[fund_ledger]`;
     None when the file has no `products:` (as every version deployed before the key existed).
@@ -67,7 +80,7 @@ class Manifest:
     code: str
     name_zh: str
     name_en: str
-    report: tuple[str, ...] = ()
+    report: tuple[ReportKey, ...] = ()
     products: tuple[Product, ...] | None = None
     stages: tuple[StageSpec, ...] = ()  # the progress bar (engine/definitions/stages.py); (): the general
 
@@ -87,18 +100,40 @@ class Manifest:
                    _stages(path, content, raw["stages"]) if "stages" in raw else ())
 
 
-def _report_keys(path: str, content: bytes, report: object) -> tuple[str, ...]:
-    """`report:` must list data-key names (identifiers that fit a case_facts row), each once."""
+def _report_keys(path: str, content: bytes, report: object) -> tuple[ReportKey, ...]:
+    """`report:` must list data keys — `name`, or `{name: key.key}` for a nested value — each name once."""
     if not isinstance(report, list):
         raise ManifestError(path, "report 须为数据项名称列表 (report must be a list of data keys, e.g. [building, "
-                            "rating])", _line(content, None))
-    for index, name in enumerate(report):
-        if not (isinstance(name, str) and name.isidentifier() and len(name) <= MAX_REPORT_KEY):
-            raise ManifestError(path, f"report 第 {index + 1} 项 {name!r} 不是数据项名称 (not a data-key "
-                                f"identifier of at most {MAX_REPORT_KEY} characters)", _line(content, index))
-        if name in report[:index]:
-            raise ManifestError(path, f"report 重复列出 {name!r} (listed twice)", _line(content, index))
-    return tuple(report)
+                            "rating, {street: address.street_office}])", _line(content, None))
+    keys: list[ReportKey] = []
+    for index, entry in enumerate(report):
+        key = _report_key(entry)
+        if key is None:
+            raise ManifestError(path, f"report 第 {index + 1} 项 {entry!r} 不是数据项名称，或 {{名称: 键.键}} (not a "
+                                f"data-key identifier of at most {MAX_REPORT_KEY} characters, nor {{name: key.key}} "
+                                "for a nested value)", _line(content, index))
+        if key.name in (k.name for k in keys):
+            raise ManifestError(path, f"report 重复列出 {key.name!r} (listed twice)", _line(content, index))
+        keys.append(key)
+    return tuple(keys)
+
+
+def _report_key(entry: object) -> ReportKey | None:
+    """The entry as a ReportKey, None when it is neither an identifier nor a one-entry {identifier: dotted path}."""
+    if isinstance(entry, str):
+        name, dotted = entry, entry
+    elif isinstance(entry, dict) and len(entry) == 1 and all(isinstance(x, str) for x in [*entry, *entry.values()]):
+        [(name, dotted)] = entry.items()
+    else:
+        return None
+    steps = tuple(dotted.split("."))
+    if not (_identifier(name) and all(_identifier(step) for step in steps)):
+        return None
+    return ReportKey(name, steps)
+
+
+def _identifier(name: str) -> bool:
+    return name.isidentifier() and len(name) <= MAX_REPORT_KEY
 
 
 def _products(path: str, content: bytes, products: object) -> tuple[Product, ...]:

@@ -2,6 +2,8 @@
 
 Per user task of the version: how long its tasks were open (median and p90 of created → completed or cancelled),
 how many are open now, and how many broke their SLA (completed after their due time, or open past it).  Per
+intermediate timer event: how long cases waited at it (armed → fired or cancelled) and how many wait now; a
+timer has no SLA of its own, and boundary timers are left out — they run beside their task, whose time is counted.  Per
 sequence flow: the share of the cases that took it.  Cases are those of the version started in the period, and
 of one street when asked (the case fact `street`, which a process lists under `report:`).
 
@@ -28,13 +30,13 @@ from sqlalchemy.orm import Session
 
 from engine.base.clock import now
 from engine.base.errors import Forbidden, NotFound
-from engine.base.vocabulary import EventKind, HumanTaskState
+from engine.base.vocabulary import EventKind, HumanTaskState, TimerKind, TimerState
 from engine.base.xmlsafe import parse_xml
 from engine.definitions.compiler import BPMN_NS
 from engine.people.access import Actor, may_supervise
 from engine.runtime.supervision import Period
 from engine.store.db import Database
-from engine.store.models import CaseFact, Event, HumanTask, Instance, Organisation, ProcessVersion
+from engine.store.models import CaseFact, Event, HumanTask, Instance, Organisation, ProcessVersion, Timer
 
 #: SQLite only: the most task durations read to compute percentiles here (the single-node database; beyond it
 #: the figures are of the first MAX_ROWS tasks by element and time, and `truncated` says so)
@@ -64,7 +66,7 @@ class VersionRef:
 
 @dataclass(frozen=True)
 class ElementHeat:
-    """One user task: its closed tasks' times (seconds), its open ones and its SLA breaches."""
+    """One user task (or timer event): its closed tasks' (waits') times in seconds, its open ones, its SLA breaches."""
 
     element_id: str
     name: str
@@ -74,6 +76,7 @@ class ElementHeat:
     p90: float | None
     breaches: int
     open_breaches: int  # of `breaches`, those still open past their due time
+    kind: str = "task"  # task | timer (an intermediate timer event: no SLA, breaches stay 0)
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ def heat_map(db: Database, actor: Actor, version_id: int, period: Period, street
         ref = VersionRef(row.id, row.process_key, row.version, row.name_zh, row.name_en,
                          session.scalar(select(func.count()).where(Instance.version_id == version_id)) or 0)
         diagram = _Diagram(row.files or {}, row.process_key)
-        elements, cut = _elements(session, scope, at, diagram.names)
+        elements, cut = _elements(session, scope, at, diagram)
         flows, more = _flows(session, scope, diagram)
         streets = _streets(session, version_id)
     return HeatMap(ref, period, street, total, elements, flows, streets, cut or more)
@@ -168,7 +171,8 @@ def _seconds(session: Session, start: ColumnElement[Any], end: ColumnElement[Any
 
 
 def _elements(session: Session, scope: Select[Any], at: datetime,
-              names: dict[str, str]) -> tuple[list[ElementHeat], bool]:
+              diagram: _Diagram) -> tuple[list[ElementHeat], bool]:
+    """The user tasks' and the intermediate timer events' figures, slowest (by p90) first."""
     tasks = HumanTask.__table__
     closed = tasks.c.state.in_((HumanTaskState.COMPLETED, HumanTaskState.CANCELLED))
     is_open = tasks.c.state == HumanTaskState.READY
@@ -181,24 +185,48 @@ def _elements(session: Session, scope: Select[Any], at: datetime,
         .where(mine).group_by(tasks.c.element_id)).all()
     seconds = _seconds(session, tasks.c.created_at, tasks.c.completed_at)
     done = and_(mine, closed, tasks.c.completed_at.is_not(None))
-    truncated = False
+    spread, truncated = _spread(session, tasks.c.element_id, seconds, done)
+    heat = [_heat(e, diagram.names, spread, c, o, b, ob) for e, c, o, b, ob in counts]
+    timers, cut = _timer_waits(session, scope, diagram)
+    return sorted([*heat, *timers], key=lambda h: (-(h.p90 or 0), h.element_id)), truncated or cut
+
+
+def _timer_waits(session: Session, scope: Select[Any], diagram: _Diagram) -> tuple[list[ElementHeat], bool]:
+    """How long cases waited at each intermediate timer event (rows armed before migration 0026 have no start)."""
+    waits = [e for e, kind in diagram.kinds.items() if kind == "intermediateCatchEvent"]
+    if not waits:
+        return [], False
+    timers = Timer.__table__
+    mine = and_(timers.c.instance_id.in_(scope), timers.c.kind == TimerKind.TIMER, timers.c.element_id.in_(waits))
+    ended = timers.c.state.in_((TimerState.FIRED, TimerState.CANCELLED))
+    counts = session.execute(
+        select(timers.c.element_id, func.sum(case((ended, 1), else_=0)),
+               func.sum(case((timers.c.state == TimerState.WAITING, 1), else_=0)))
+        .where(mine).group_by(timers.c.element_id)).all()
+    spread, truncated = _spread(session, timers.c.element_id, _seconds(session, timers.c.created_at, timers.c.ended_at),
+                                and_(mine, ended, timers.c.created_at.is_not(None), timers.c.ended_at.is_not(None)))
+    return [_heat(e, diagram.names, spread, c, o, 0, 0, "timer") for e, c, o in counts], truncated
+
+
+def _heat(element: str, names: dict[str, str], spread: dict[str, tuple[Any, Any]], closed: Any, open_: Any,
+          breaches: Any, open_breaches: Any, kind: str = "task") -> ElementHeat:
+    median, p90 = spread.get(element, (None, None))
+    return ElementHeat(element, names.get(element, element), int(closed or 0), int(open_ or 0), _float(median),
+                       _float(p90), int(breaches or 0), int(open_breaches or 0), kind)
+
+
+def _spread(session: Session, element: ColumnElement[Any], seconds: ColumnElement[float],
+            where: ColumnElement[bool]) -> tuple[dict[str, tuple[Any, Any]], bool]:
+    """Per element, the median and p90 of `seconds` over the rows `where` selects; and whether SQLite's were cut."""
     if session.get_bind().dialect.name == "postgresql":
-        spread = {e: (m, p) for e, m, p in session.execute(
-            select(tasks.c.element_id, func.percentile_cont(0.5).within_group(seconds),
-                   func.percentile_cont(0.9).within_group(seconds)).where(done).group_by(tasks.c.element_id))}
-    else:
-        rows = session.execute(select(tasks.c.element_id, seconds).where(done)
-                               .order_by(tasks.c.element_id, seconds).limit(MAX_ROWS + 1)).all()
-        truncated = len(rows) > MAX_ROWS
-        by_element: dict[str, list[float]] = defaultdict(list)
-        for element, value in rows[:MAX_ROWS]:
-            by_element[element].append(float(value))
-        spread = {e: (percentile(v, 0.5), percentile(v, 0.9)) for e, v in by_element.items()}
-    heat = [ElementHeat(e, names.get(e, e), int(c or 0), int(o or 0),
-                        _float(spread.get(e, (None, None))[0]), _float(spread.get(e, (None, None))[1]),
-                        int(b or 0), int(ob or 0))
-            for e, c, o, b, ob in counts]
-    return sorted(heat, key=lambda h: (-(h.p90 or 0), h.element_id)), truncated
+        return {e: (m, p) for e, m, p in session.execute(
+            select(element, func.percentile_cont(0.5).within_group(seconds),
+                   func.percentile_cont(0.9).within_group(seconds)).where(where).group_by(element))}, False
+    rows = session.execute(select(element, seconds).where(where).order_by(element, seconds).limit(MAX_ROWS + 1)).all()
+    by_element: dict[str, list[float]] = defaultdict(list)
+    for name, value in rows[:MAX_ROWS]:
+        by_element[name].append(float(value))
+    return {e: (percentile(v, 0.5), percentile(v, 0.9)) for e, v in by_element.items()}, len(rows) > MAX_ROWS
 
 
 def percentile(ordered: list[float], p: float) -> float:

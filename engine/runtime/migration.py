@@ -305,4 +305,4 @@ def _rederive(rt: Runtime, conn: Connection, row: Row[Any], target: _Target, bef
                      .values(message=names[0], kind=awaited[0][0]))
         conn.execute(update(MessageWait).where(MessageWait.task_id == task_id).values(element_id=element_of(task)))
     conn.execute(delete(CaseFact).where(CaseFact.instance_id == row.id,
-                                        CaseFact.name.not_in(target.new.manifest.report or ())))
+                                        CaseFact.name.not_in([k.name for k in target.new.manifest.report])))

@@ -377,6 +377,7 @@ class Timer(Base):
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(20))  # waiting|fired|cancelled
     claimed_until: Mapped[datetime | None]  # a sweeper's lease: others leave it alone until then
+    created_at: Mapped[datetime | None]  # when the case began to wait (the heat map); null for rows before 0026
     ended_at: Mapped[datetime | None]
 
 

@@ -122,7 +122,8 @@ CANCEL_TASK = Prepared(update(HumanTask).where(HumanTask.id == bindparam("tid"))
 TASK_KEYS = ("id", "instance_id", "process_id", "process_key", "element_id", "name", "role", "org_id", "form", "state",
              "created_at", "due_at", "warn_at")
 INSERT_TASK = Prepared(insert(HumanTask), keys=TASK_KEYS)
-INSERT_TIMER = Prepared(insert(Timer), keys=("instance_id", "task_id", "element_id", "due_at", "state", "kind"))
+INSERT_TIMER = Prepared(insert(Timer), keys=("instance_id", "task_id", "element_id", "due_at", "state", "kind",
+                                             "created_at"))
 END_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).values(
     state=bindparam("outcome"), ended_at=bindparam("at"), claimed_until=None))
 REARM_TIMER = Prepared(update(Timer).where(Timer.task_id == bindparam("tid")).values(due_at=bindparam("due"),
@@ -226,7 +227,7 @@ def write_timers(conn: Connection, at: datetime, new: list[dict[str, Any]], ende
                  rearmed: dict[str, datetime] | None = None) -> None:
     """New timer rows, ended ones, and waiting ones whose next due time moved (a timeCycle's next repetition):
     those are released from the sweep's lease so that they fire when due, not when the lease runs out."""
-    INSERT_TIMER.executemany(conn, new)
+    INSERT_TIMER.executemany(conn, [{**row, "created_at": at} for row in new])
     END_TIMER.executemany(conn, [{"tid": t, "outcome": outcome, "at": at} for t, outcome in ended.items()])
     REARM_TIMER.executemany(conn, [{"tid": t, "due": due} for t, due in (rearmed or {}).items()])
 

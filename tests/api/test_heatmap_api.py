@@ -71,9 +71,9 @@ def test_the_page_and_its_exports(client: FlaskClient, runtime: Runtime) -> None
     assert exported.headers["Content-Disposition"].endswith(".csv") and "qysq_request_v1_20260301" in \
         exported.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:4] == ["环节 Step", "元素 Element", "已结束 Closed", "在办 Open"]
+    assert rows[0][:5] == ["环节 Step", "元素 Element", "类型 Kind", "已结束 Closed", "在办 Open"]
     handle = next(r for r in rows if len(r) > 1 and r[1] == "handle")
-    assert handle[2:8] == ["5", "1", "3.0", "7.6", "2", "1"]
+    assert handle[2:9] == ["办理 task", "5", "1", "3.0", "7.6", "2", "1"]
     assert ["连线 Flow", "名称 Name", "从 From", "到 To", "办件数 Cases", "占比 Share"] in rows
     book = load_workbook(io.BytesIO(client.get("/supervision/heatmap/export.xlsx",
                                                query_string={"version": version, **MARCH}).data))

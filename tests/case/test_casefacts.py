@@ -65,10 +65,22 @@ def test_malformed_report_is_refused_with_file_and_line() -> None:
     [problem] = validate(files(bad))
     assert (problem.file, problem.line, problem.severity) == ("processes/t/process.yaml", 6, "error")
     assert "'2x'" in problem.message
-    for report in ("report: amount", "report: [a, a]", "report: [{a: 1}]"):
+    for report in ("report: amount", "report: [a, a]", "report: [{a: 1}]", "report: [{a: b.2c}]",
+                   "report: [{a: b, c: d}]", "report: [a, {a: b.c}]"):
         try:
             Manifest.from_yaml("p.yaml", MANIFEST.replace(MANIFEST.splitlines()[-1], report).encode())
         except ManifestError as exc:
             assert exc.line == 4 and exc.path == "p.yaml"
         else:
             raise AssertionError(f"{report} accepted")
+
+
+def test_a_nested_value_is_reported_under_its_own_name(runtime: Runtime) -> None:
+    manifest = MANIFEST.replace("report: [amount, score, when, flag, tags, missing]",
+                                "report: [{street: address.street_office}, {deep: address.no.such}, amount]")
+    deploy(runtime.db, files(manifest), by="tests")
+    haiyun = runtime.actor("haiyun")
+    view = runtime.start("facts", {"amount": 1, "address": {"street_office": "street_bdq", "no": "text"}}, haiyun)
+    assert facts(runtime, view.id) == {"street": ("street_bdq", None, "street_bdq"), "amount": ("1", None, 1)}
+    runtime.complete(view.open_tasks[0].id, {"address": {"street_office": "street_xgzl"}}, haiyun)
+    assert facts(runtime, view.id)["street"] == ("street_xgzl", None, "street_xgzl")

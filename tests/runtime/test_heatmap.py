@@ -3,15 +3,20 @@ and street filters, and who may ask — on the database the suite runs on (SQLit
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from engine.background.timers import sweep
+from engine.base import clock
 from engine.base.errors import Forbidden, NotFound
 from engine.runtime.heatmap import heat_map, percentile, versions
 from engine.runtime.runtime import Runtime
 from engine.runtime.supervision import Period
+from engine.store.models import Instance
 from tests.support.heatmap import heat_cases, qysq_version
+from tests.support.timers import timed
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
 HOUR = 3600.0
@@ -85,3 +90,22 @@ def test_percentile_is_percentile_cont() -> None:
     assert percentile([5.0], 0.9) == 5.0
     assert percentile([1.0, 2.0], 0.5) == 1.5
     assert percentile([1.0, 2.0, 3.0, 4.0, 10.0], 0.9) == pytest.approx(7.6)
+
+
+def test_waits_at_intermediate_timers_are_timed_from_arming_to_firing(runtime: Runtime) -> None:
+    """Real cases: two wait the hour out (one fires an hour later, at the next sweep), one still waits."""
+    begun = clock.now()
+    first, second = timed(runtime, count=2)
+    clock.travel(timedelta(minutes=30))
+    [third] = timed(runtime)
+    clock.travel(timedelta(minutes=31))  # the first two are due; the third waits 29 minutes more
+    assert sweep(runtime) == 2
+    version = next(v.id for v in versions(runtime.db, runtime.actor("admin")) if v.process_key == "timed")
+    day = Period(begun.date() - timedelta(days=1), begun.date() + timedelta(days=1))
+    board = heat_map(runtime.db, runtime.actor("dispatcher"), version, day, None, runtime.settings.timezone)
+    [wait] = board.elements
+    assert (wait.element_id, wait.kind, wait.closed, wait.open, wait.breaches) == ("wait", "timer", 2, 1, 0)
+    assert wait.median == pytest.approx(61 * 60, abs=1) and wait.p90 == pytest.approx(61 * 60, abs=1)
+    with runtime.db.read() as session:
+        status = dict(session.execute(select(Instance.id, Instance.status)).all())
+    assert [status[i] for i in (first, second, third)] == ["completed", "completed", "running"]
