@@ -49,6 +49,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bench.engine import ROOT, p95
+from engine.base.identity import uscc_check_character
 from engine.cli.accounts import DEMO_ORGS, DEMO_USERS
 from engine.definitions.catalogue import RoleCatalogue
 from engine.people.access import Actor, scope_tasks
@@ -145,7 +146,9 @@ def seed_accounts(db: Database) -> None:
         for code, name, kind, credit in DEMO_ORGS:
             ensure_org(session, code, name, kind, credit)
         for i in range(1, ENTERPRISES + 1):
-            ensure_org(session, f"ent_b{i:04d}", f"基准企业{i:04d}有限公司", "enterprise", f"91370202BE{i:08d}")
+            first17 = f"91370202BE{i:07d}"
+            ensure_org(session, f"ent_b{i:04d}", f"基准企业{i:04d}有限公司", "enterprise",
+                       first17 + uscc_check_character(first17))
         for username, org, roles in [*DEMO_USERS, *EXTRA_USERS]:
             add_user(session, catalogue, username, org, roles)
         for i in range(1, ENTERPRISES + 1):

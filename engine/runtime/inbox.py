@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, select, true, tuple_, union
+from sqlalchemy import Select, and_, func, select, true, tuple_, union
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,10 +30,9 @@ from engine.people.access import (
     task_signing,
 )
 from engine.runtime.tasknames import matching_names
-from engine.runtime.urging import urge_counts
 from engine.runtime.views import InstanceView, TaskView
 from engine.store.db import Database
-from engine.store.models import HumanTask, Instance, Organisation, ProcessVersion, TaskSigner, User
+from engine.store.models import HumanTask, Instance, Organisation, ProcessVersion, TaskSigner, Urge, User
 
 
 class Scope(StrEnum):
@@ -45,6 +44,9 @@ class Scope(StrEnum):
 
 
 SORTS = ("created", "-created")
+#: the human_tasks columns a page's TaskView is made of
+PAGE_COLUMNS = ("id", "instance_id", "element_id", "name", "role", "org_id", "form", "state", "created_at", "due_at",
+                "warn_at", "supervised_at", "assignee_id")
 #: a case number or any piece of one (370202LYJJ-C20261201000001, LYJJ-C2026, 000001): letters, digits and hyphens
 CASE_FRAGMENT = re.compile(r"(?=.*[0-9])[0-9A-Za-z-]+")
 
@@ -94,59 +96,60 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
         common.append(HumanTask.due_at < flt.due_before)
     q = (flt.q or "").strip() or None
     by_case = _case_number_search(q) if q else None
-    if by_case is not None:
-        common.append(by_case)
+    if by_case is not None:  # the matching cases found once (a CTE read once), not again in every branch
+        cases = select(Instance.id).where(by_case, Instance.status == InstanceStatus.RUNNING).cte("searched")
+        common.append(HumanTask.instance_id.in_(select(cases.c.id)))
     if cursor:
         after = paging.decode(cursor, (datetime, str))
         common.append(tuple_(*key) < after if descending else tuple_(*key) > after)
     order = [c.desc() for c in key] if descending else list(key)
 
     def branch(b: Branch, *where: ColumnElement[bool]) -> Select[Any]:
-        ordered = (select(HumanTask.id).join(Instance, Instance.id == HumanTask.instance_id)
+        ordered = (select(*key).join(Instance, Instance.id == HumanTask.instance_id)
                    .where(b.where, *where, *common)
                    .order_by(*(c.desc() if descending else c for c in b.fixed), *order)
                    .limit(limit + 1).subquery())
-        return select(ordered.c.id)  # wrapped: SQLite allows no ORDER BY inside a UNION member
+        return select(ordered.c.created_at, ordered.c.id)  # wrapped: SQLite allows no ORDER BY in a UNION member
 
     branches = scope_branches(actor, flt.scope)
-    with db.read() as session:
+    with db.reading() as conn:  # plain reads, no transaction: no BEGIN and ROLLBACK round trips on PostgreSQL
         if q and by_case is None:  # a name search: only branches holding a matching name take part
-            names = matching_names(session.connection(), branches, q)
+            names = matching_names(conn, branches, q)
             parts = [branch(b, HumanTask.name.in_(n)) for b, n in zip(branches, names, strict=True) if n]
         else:
             parts = [branch(b) for b in branches]
         if not parts:
             return [], None
-        ids = union(*parts).subquery()
-        holder = aliased(User)
-        query = (select(HumanTask, Instance.case_number, Instance.process_key, Organisation.code,
-                        holder.display_name)
-                 .join(ids, ids.c.id == HumanTask.id)
-                 .join(Instance, Instance.id == HumanTask.instance_id)
-                 .outerjoin(Organisation, Organisation.id == HumanTask.org_id)
-                 .outerjoin(holder, holder.id == HumanTask.assignee_id)
-                 .order_by(*order).limit(limit + 1))
-        rows = session.execute(query).all()
-        page = [t.id for t, *_ in rows[:limit]]
-        urged = urge_counts(session.connection(), page)
-        delegates = entrusted_by(session.connection(), page)
-    views = [TaskView(t.id, t.instance_id, case, key_, t.element_id, t.name, t.role, org, t.form, t.state,
-                      t.created_at, t.due_at, t.warn_at, t.supervised_at is not None, urged.get(t.id, 0),
-                      holder_name, delegates.get(t.id), may_claim(actor, t.role, t.org_id, t.assignee_id))
-             for t, case, key_, org, holder_name in rows[:limit]]
+        merged = union(*parts).subquery()
+        top = select(merged.c.id).order_by(*(c.desc() if descending else c for c in merged.c)).limit(limit + 1)
+        rows = conn.execute(_page(top.subquery(), order, limit)).all()
+    views = [TaskView(r.id, r.instance_id, r.case_number, r.process_key, r.element_id, r.name, r.role, r.org, r.form,
+                      r.state, r.created_at, r.due_at, r.warn_at, r.supervised_at is not None, r.urges,
+                      r.holder, r.entrusted_by, may_claim(actor, r.role, r.org_id, r.assignee_id))
+             for r in rows[:limit]]
     more = len(rows) > limit
     return views, paging.encode((views[-1].created_at, views[-1].id)) if more else None
 
 
-def entrusted_by(conn: Connection, task_ids: list[str]) -> dict[str, str]:
-    """Task id → the display name of whoever entrusted it (委派, still open) to its assignee, the delegate, who gives
-    it back to them (the page's tasks only: a few rows of task_signers by their task index)."""
-    if not task_ids:
-        return {}
-    query = (select(TaskSigner.task_id, User.display_name).join(User, User.id == TaskSigner.added_by)
-             .where(TaskSigner.task_id.in_(task_ids), TaskSigner.kind == SignerKind.DELEGATE,
-                    TaskSigner.state == SignerState.PENDING))
-    return {task_id: name for task_id, name in conn.execute(query)}
+def _page(ids: Any, order: list[ColumnElement[Any]], limit: int) -> Select[Any]:
+    """The page's rows (`ids`: the page's task ids, already cut to the page from the branches' union, so only they
+    are joined) with what the inbox shows of each, in one statement: its case, organisation, holder, how often it
+    was urged (催办) and who entrusted it (委派, while open), the last two by their task indexes.  Plain columns,
+    not ORM objects: a page is read, never changed."""
+    tasks, holder, entruster = HumanTask.__table__, aliased(User), aliased(User)
+    urges = select(func.count()).where(Urge.task_id == tasks.c.id).scalar_subquery()
+    entrusted = (select(entruster.display_name).join(TaskSigner, TaskSigner.added_by == entruster.id)
+                 .where(TaskSigner.task_id == tasks.c.id, TaskSigner.kind == SignerKind.DELEGATE,
+                        TaskSigner.state == SignerState.PENDING)
+                 .order_by(TaskSigner.id.desc()).limit(1).scalar_subquery())
+    return (select(*(tasks.c[c] for c in PAGE_COLUMNS), Instance.case_number, Instance.process_key,
+                   Organisation.code.label("org"), holder.display_name.label("holder"), urges.label("urges"),
+                   entrusted.label("entrusted_by"))
+            .join(ids, ids.c.id == tasks.c.id)
+            .join(Instance, Instance.id == tasks.c.instance_id)
+            .outerjoin(Organisation, Organisation.id == tasks.c.org_id)
+            .outerjoin(holder, holder.id == tasks.c.assignee_id)
+            .order_by(*order).limit(limit + 1))
 
 
 @dataclass(frozen=True)

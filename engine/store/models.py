@@ -159,6 +159,7 @@ class Instance(Base):
 
 
 READY = text("state = 'ready'")
+HELD = text("state = 'ready' AND assignee_id IS NOT NULL")
 MAIL_PENDING = text("mail_state = 'pending'")
 SLA_OPEN = text("state = 'ready' AND sla_stage < 4 AND (due_at IS NOT NULL OR warn_at IS NOT NULL)")
 
@@ -178,6 +179,8 @@ class HumanTask(Base):
               postgresql_where=READY, sqlite_where=READY),
         Index("ix_tasks_ready_process", "process_key", "created_at", "id", postgresql_where=READY,
               sqlite_where=READY),
+        Index("ix_tasks_assignee_process", "assignee_id", "process_key", "created_at", "id", postgresql_where=HELD,
+              sqlite_where=HELD),  # … and for the tasks one holds
         # the case list: which instances a (role, organisation) or an assignee has tasks in, newest first
         Index("ix_tasks_scope_instance", "role", "org_id", "instance_id"),
         Index("ix_tasks_assignee_instance", "assignee_id", "instance_id"),
