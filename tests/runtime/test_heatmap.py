@@ -17,6 +17,7 @@ from engine.runtime.supervision import Period
 from engine.store.models import Instance
 from tests.support.heatmap import heat_cases, qysq_version
 from tests.support.timers import timed
+from tests.support.zzs import _accepted
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
 HOUR = 3600.0
@@ -109,3 +110,15 @@ def test_waits_at_intermediate_timers_are_timed_from_arming_to_firing(runtime: R
     with runtime.db.read() as session:
         status = dict(session.execute(select(Instance.id, Instance.status)).all())
     assert [status[i] for i in (first, second, third)] == ["completed", "completed", "running"]
+
+
+def test_a_street_inside_the_address_is_filterable(runtime: Runtime) -> None:
+    """ZZS keeps its street in `address.street_office`; its process.yaml reports it as `street`."""
+    _accepted(runtime)
+    version = next(v.id for v in versions(runtime.db, runtime.actor("admin")) if v.process_key == "zzs_prereg")
+    day = clock.now().date()
+    period, tz = Period(day, day), runtime.settings.timezone
+    mine = heat_map(runtime.db, runtime.actor("dispatcher"), version, period, "street_xgzl", tz)
+    assert mine.cases == 1 and mine.streets == [("street_xgzl", "香港中路街道")]
+    assert {e.element_id for e in mine.elements} >= {"precheck"}
+    assert heat_map(runtime.db, runtime.actor("dispatcher"), version, period, "street_bdq", tz).cases == 0
