@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, true, tuple_, union
+from sqlalchemy import Select, String, and_, bindparam, func, select, true, tuple_, union
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,6 +50,8 @@ PAGE_COLUMNS = ("id", "instance_id", "element_id", "name", "role", "org_id", "fo
                 "warn_at", "supervised_at", "assignee_id")
 #: a case number or any piece of one (370202LYJJ-C20261201000001, LYJJ-C2026, 000001): letters, digits and hyphens
 CASE_FRAGMENT = re.compile(r"(?=.*[0-9])[0-9A-Za-z-]+")
+#: page statements kept built (`_statement`): one per user and filter shape in use
+STATEMENTS = 512
 
 
 @dataclass(frozen=True)
@@ -73,34 +76,83 @@ def scope_branches(actor: Actor, scope: Scope) -> list[Branch]:
     return [task_assigned(actor), turn, *task_offered(actor)]
 
 
-def _case_number_search(q: str) -> ColumnElement[bool] | None:
-    """A case-number fragment (ASCII letters and digits, at least one digit) searches case numbers, by a
+def _case_fragment(q: str | None) -> str | None:
+    """A case-number fragment (ASCII letters, digits and hyphens, at least one digit) searches case numbers, by a
     trigram index on PostgreSQL; anything else is a task-name search (`engine.runtime.tasknames`)."""
-    if not CASE_FRAGMENT.fullmatch(q):
-        return None
-    return Instance.case_number.like(f"%{q}%")
+    return q if q and CASE_FRAGMENT.fullmatch(q) else None
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Everything a page's statement is built from except the values bound into it: the same shape, the same
+    statement, built once (`_statement`).  The actor is part of it — its id, organisation and roles decide the
+    branches — so a cached statement never serves anyone else."""
+
+    actor: Actor
+    scope: Scope
+    descending: bool
+    process: bool
+    overdue: bool
+    due_before: bool
+    by_case: bool
+    cursor: bool
+    limit: int
 
 
 def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None = None,
                limit: int | None = None) -> tuple[list[TaskView], str | None]:
     limit = paging.clamp(limit)
-    descending = flt.sort.startswith("-")
+    q = (flt.q or "").strip() or None
+    fragment = _case_fragment(q)
+    values: dict[str, Any] = {"process": flt.process, "due_before": flt.due_before}
+    if flt.overdue:
+        values["now"] = now()
+    if fragment:
+        values["fragment"] = f"%{fragment}%"  # the fragment's characters are no LIKE wildcards
+    if cursor:
+        values["after_at"], values["after_id"] = paging.decode(cursor, (datetime, str))
+    shape = _Shape(actor, flt.scope, flt.sort.startswith("-"), bool(flt.process), flt.overdue,
+                   flt.due_before is not None, fragment is not None, cursor is not None, limit)
+    with db.reading() as conn:  # plain reads, no transaction: no BEGIN and ROLLBACK round trips on PostgreSQL
+        if q and fragment is None:  # a name search: only branches holding a matching name take part (not cached)
+            names = matching_names(conn, scope_branches(actor, flt.scope), q)
+            statement = _build(shape, names)
+        else:
+            statement = _statement(shape)
+        rows = [] if statement is None else conn.execute(statement, values).all()
+    views = [TaskView(r.id, r.instance_id, r.case_number, r.process_key, r.element_id, r.name, r.role, r.org, r.form,
+                      r.state, r.created_at, r.due_at, r.warn_at, r.supervised_at is not None, r.urges,
+                      r.holder, r.entrusted_by, may_claim(actor, r.role, r.org_id, r.assignee_id))
+             for r in rows[:limit]]
+    more = len(rows) > limit
+    return views, paging.encode((views[-1].created_at, views[-1].id)) if more else None
+
+
+@lru_cache(maxsize=STATEMENTS)
+def _statement(shape: _Shape) -> Select[Any] | None:
+    """The page statement of a shape, built once: building one costs as much Python as running it (5 ms)."""
+    return _build(shape)
+
+
+def _build(shape: _Shape, names: list[list[str]] | None = None) -> Select[Any] | None:
+    """The page statement: per branch the first limit + 1 matching tasks by its index, their union cut to the
+    page, then the page's rows (`_page`); None when a name search leaves no branch.  Values are bound by name."""
     key = (HumanTask.created_at, HumanTask.id)
+    descending = shape.descending
     common: list[ColumnElement[bool]] = [HumanTask.state == HumanTaskState.READY,
                                          Instance.status == InstanceStatus.RUNNING]
-    if flt.process:
-        common.append(HumanTask.process_key == flt.process)
-    if flt.overdue:
-        common.append(HumanTask.due_at < now())
-    if flt.due_before:
-        common.append(HumanTask.due_at < flt.due_before)
-    q = (flt.q or "").strip() or None
-    by_case = _case_number_search(q) if q else None
-    if by_case is not None:  # the matching cases found once (a CTE read once), not again in every branch
-        cases = select(Instance.id).where(by_case, Instance.status == InstanceStatus.RUNNING).cte("searched")
+    if shape.process:
+        common.append(HumanTask.process_key == bindparam("process"))
+    if shape.overdue:
+        common.append(HumanTask.due_at < bindparam("now", type_=HumanTask.due_at.type))
+    if shape.due_before:
+        common.append(HumanTask.due_at < bindparam("due_before", type_=HumanTask.due_at.type))
+    if shape.by_case:  # the matching cases found once (a CTE read once), not again in every branch
+        cases = (select(Instance.id).where(Instance.case_number.like(bindparam("fragment")),
+                                           Instance.status == InstanceStatus.RUNNING).cte("searched"))
         common.append(HumanTask.instance_id.in_(select(cases.c.id)))
-    if cursor:
-        after = paging.decode(cursor, (datetime, str))
+    if shape.cursor:
+        after = tuple_(bindparam("after_at", type_=HumanTask.created_at.type), bindparam("after_id", type_=String()))
         common.append(tuple_(*key) < after if descending else tuple_(*key) > after)
     order = [c.desc() for c in key] if descending else list(key)
 
@@ -108,27 +160,19 @@ def list_tasks(db: Database, actor: Actor, flt: TaskFilter, cursor: str | None =
         ordered = (select(*key).join(Instance, Instance.id == HumanTask.instance_id)
                    .where(b.where, *where, *common)
                    .order_by(*(c.desc() if descending else c for c in b.fixed), *order)
-                   .limit(limit + 1).subquery())
+                   .limit(shape.limit + 1).subquery())
         return select(ordered.c.created_at, ordered.c.id)  # wrapped: SQLite allows no ORDER BY in a UNION member
 
-    branches = scope_branches(actor, flt.scope)
-    with db.reading() as conn:  # plain reads, no transaction: no BEGIN and ROLLBACK round trips on PostgreSQL
-        if q and by_case is None:  # a name search: only branches holding a matching name take part
-            names = matching_names(conn, branches, q)
-            parts = [branch(b, HumanTask.name.in_(n)) for b, n in zip(branches, names, strict=True) if n]
-        else:
-            parts = [branch(b) for b in branches]
-        if not parts:
-            return [], None
-        merged = union(*parts).subquery()
-        top = select(merged.c.id).order_by(*(c.desc() if descending else c for c in merged.c)).limit(limit + 1)
-        rows = conn.execute(_page(top.subquery(), order, limit)).all()
-    views = [TaskView(r.id, r.instance_id, r.case_number, r.process_key, r.element_id, r.name, r.role, r.org, r.form,
-                      r.state, r.created_at, r.due_at, r.warn_at, r.supervised_at is not None, r.urges,
-                      r.holder, r.entrusted_by, may_claim(actor, r.role, r.org_id, r.assignee_id))
-             for r in rows[:limit]]
-    more = len(rows) > limit
-    return views, paging.encode((views[-1].created_at, views[-1].id)) if more else None
+    branches = scope_branches(shape.actor, shape.scope)
+    if names is None:
+        parts = [branch(b) for b in branches]
+    else:
+        parts = [branch(b, HumanTask.name.in_(n)) for b, n in zip(branches, names, strict=True) if n]
+    if not parts:
+        return None
+    merged = union(*parts).subquery()
+    top = select(merged.c.id).order_by(*(c.desc() if descending else c for c in merged.c)).limit(shape.limit + 1)
+    return _page(top.subquery(), order, shape.limit)
 
 
 def _page(ids: Any, order: list[ColumnElement[Any]], limit: int) -> Select[Any]:

@@ -66,6 +66,8 @@ def _expected_tasks(runtime: Runtime, actor: Actor, flt: TaskFilter) -> list[str
         query = query.where(HumanTask.assignee_id.is_(None), HumanTask.role.in_(actor.roles))
     if flt.overdue:
         query = query.where(HumanTask.due_at < now())
+    if flt.due_before:
+        query = query.where(HumanTask.due_at < flt.due_before)
     if flt.q:
         query = query.where(HumanTask.name.contains(flt.q) | Instance.case_number.contains(flt.q))
     key = (HumanTask.created_at, HumanTask.id)
@@ -79,12 +81,16 @@ def test_the_task_inbox_pages_through_exactly_what_the_plain_scoped_query_finds(
     actors, _ = _matrix(runtime)
     filters = [TaskFilter(), TaskFilter(sort="-created"), TaskFilter(process=OTHER),
                TaskFilter(process=SAMPLE, sort="-created"), TaskFilter(scope="assigned"),
-               TaskFilter(scope="candidate"), TaskFilter(overdue=True), TaskFilter(q="住建")]
+               TaskFilter(scope="candidate"), TaskFilter(overdue=True), TaskFilter(q="住建"),
+               TaskFilter(due_before=now() + timedelta(minutes=30), sort="-created")]
     for actor, flt in itertools.product(actors, filters):
         got = _all_pages(lambda cursor, n, a=actor, f=flt: list_tasks(runtime.db, a, f, cursor, n), limit)
         expected = _expected_tasks(runtime, actor, flt)
         assert [t.id for t in got] == expected, (actor.username, flt)
     assert any(_expected_tasks(runtime, a, TaskFilter(process=OTHER)) for a in actors)  # not vacuous
+    soon = filters[-1]
+    assert any(0 < len(_expected_tasks(runtime, a, soon)) < len(_expected_tasks(runtime, a, TaskFilter()))
+               for a in actors)  # the due-before filter keeps some tasks and leaves others
 
 
 def test_q_searches_case_numbers_by_fragment_and_task_names_by_text(runtime: Runtime) -> None:
