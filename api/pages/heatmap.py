@@ -57,10 +57,10 @@ def _state(board: HeatMap) -> dict[str, Any]:
     slowest = max((e.p90 or 0 for e in board.elements), default=0)
     return {
         "elements": [{"id": e.element_id, "step": _step(e, slowest), "median": hours(e.median), "p90": hours(e.p90),
-                      "breaches": e.breaches, "open": e.open} for e in board.elements],
+                      "breaches": e.breaches, "open": e.open, "timer": e.kind == "timer"} for e in board.elements],
         "flows": [{"id": f.flow_id, "share": share(f.share), "taken": bool(f.cases)} for f in board.flows
                   if f.share is not None],
-        "labels": {"median": _("中位"), "p90": "P90", "breaches": _("超期"), "open": _("在办")},
+        "labels": {"median": _("中位"), "p90": "P90", "breaches": _("超期"), "open": _("在办"), "waiting": _("等待中")},
     }
 
 

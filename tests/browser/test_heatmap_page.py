@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from engine.runtime.runtime import Runtime
 from tests.browser.conftest import PHONE, shot
 from tests.support.axe import violations
-from tests.support.heatmap import heat_cases, qysq_version
+from tests.support.heatmap import heat_cases, posting_waits, qysq_version
 
 
 def test_a_supervisor_sees_where_cases_wait(open_as: Callable[..., Page], runtime: Runtime) -> None:
@@ -54,3 +54,19 @@ def test_a_supervisor_sees_where_cases_wait(open_as: Callable[..., Page], runtim
     assert width <= PHONE["width"], f"the page scrolls sideways at 390 px ({width})"
     shot(phone, "heatmap-phone")
     assert violations(phone) == []
+
+
+def test_waits_at_a_timer_are_shown_on_the_diagram_and_in_the_table(open_as: Callable[..., Page],
+                                                                     runtime: Runtime) -> None:
+    """LYJJ-P's 7-day posting period (张贴满7日), in English: two cases waited 7 and 8 days, one waits still."""
+    version = posting_waits(runtime)
+    page = open_as("dispatcher")
+    page.goto(f"/supervision/heatmap?version={version}&from=2026-03-01&to=2026-03-31&lang=en")
+    expect(page.locator("#heat-diagram")).to_have_attribute("data-ready", "true")
+    expect(page.locator(".heat-label[data-element=posting_period]")).to_have_text(
+        "Median 7.5 days · P90 7.9 days · Waiting 1")
+    row = page.locator("#heat-tasks tr[data-element=posting_period]")
+    expect(row).to_contain_text("Timer wait")
+    expect(row.locator("td").last).to_have_text("—")  # a wait has no SLA of its own
+    shot(page, "heatmap-timer")
+    assert violations(page) == []

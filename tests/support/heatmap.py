@@ -3,11 +3,13 @@ and a street per case — six requests and one policy question, March 2026 (the 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from engine.base import clock
 from engine.runtime.runtime import Runtime
-from engine.store.models import Event, HumanTask, ProcessVersion
+from engine.store.models import Event, HumanTask, Instance, ProcessVersion, Timer, User
 from tests.support.supervision import at, make_case
 
 #: hours each request's `handle` task was open (created 09:00, completed that many hours later); the sixth is open
@@ -52,3 +54,30 @@ def _intake(runtime: Runtime, instance: int, n: int, created: str, done: str) ->
         s.add(HumanTask(id=f"{n:08d}-0000-0000-0009-000000000000", instance_id=instance, process_id="qysq_request",
                         process_key="qysq_request", element_id="intake", name="受理分类", role="dispatcher",
                         state="completed", created_at=at(created), completed_at=at(done)))
+
+
+#: days each LYJJ-P case waited at its 7-day posting period (张贴满7日): armed, then fired; the third still waits
+POSTING_DAYS = (7, 8)
+
+
+def posting_waits(runtime: Runtime) -> int:
+    """Three LYJJ-P cases at their posting timer, March 2026: two waited 7 and 8 days, one waits still; returns the
+    version's id."""
+    clock.travel(at("2026-03-16T10:00:00") - clock.now())
+    with runtime.db.write() as s:
+        version = s.scalar(select(ProcessVersion.id).where(ProcessVersion.process_key == "lyjj_project"))
+        user = s.scalar(select(User.id).where(User.username == "haiyun"))
+        for n, days in enumerate((*POSTING_DAYS, None), 1):
+            armed = at(f"2026-03-0{n}T09:00:00")
+            case = Instance(case_number=f"370202LYJJ-P20260301{n:06d}", process_key="lyjj_project",
+                            version_id=version, status="running", started_by=user, created_at=armed,
+                            updated_at=armed, version=1, state=b"{}")
+            s.add(case)
+            s.flush()
+            s.add(Timer(instance_id=case.id, task_id=f"{n:08d}-0000-0000-0003-000000000000", element_id="posting_period",
+                        due_at=armed + timedelta(days=7), created_at=armed, state="waiting" if days is None else "fired",
+                        ended_at=None if days is None else armed + timedelta(days=days)))
+            if days is not None:  # what the runtime records when the timer fires
+                s.add(Event(instance_id=case.id, at=armed + timedelta(days=days), kind="timer_fired",
+                            element_id="posting_period"))
+    return version

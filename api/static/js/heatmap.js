@@ -28,7 +28,7 @@
     canvas.addMarker(figure.id, `heat-${figure.step}`);
     const lines = [`${labels.median} ${figure.median}`, `${labels.p90} ${figure.p90}`];
     if (figure.breaches) lines.push(`${labels.breaches} ${figure.breaches}`);
-    if (figure.open) lines.push(`${labels.open} ${figure.open}`);
+    if (figure.open) lines.push(`${figure.timer ? labels.waiting : labels.open} ${figure.open}`);
     const label = text(`heat-label${figure.breaches ? " late" : ""}`, lines.join(" · "));
     label.dataset.element = figure.id;
     overlays.add(figure.id, "heat", {position: {top: -20, left: 0}, html: label, scale: {min: 1}});
