@@ -74,8 +74,9 @@ def posting_waits(runtime: Runtime) -> int:
                             updated_at=armed, version=1, state=b"{}")
             s.add(case)
             s.flush()
-            s.add(Timer(instance_id=case.id, task_id=f"{n:08d}-0000-0000-0003-000000000000", element_id="posting_period",
-                        due_at=armed + timedelta(days=7), created_at=armed, state="waiting" if days is None else "fired",
+            s.add(Timer(instance_id=case.id, task_id=f"{n:08d}-0000-0000-0003-000000000000",
+                        element_id="posting_period", due_at=armed + timedelta(days=7), created_at=armed,
+                        state="waiting" if days is None else "fired",
                         ended_at=None if days is None else armed + timedelta(days=days)))
             if days is not None:  # what the runtime records when the timer fires
                 s.add(Event(instance_id=case.id, at=armed + timedelta(days=days), kind="timer_fired",
