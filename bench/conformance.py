@@ -10,7 +10,9 @@ EXT001… of its constraint models) is read from a git mirror, never vendored:
 * executable — each of the 136 models with a log script is deployed and run as tongban runs a case, one
   case per betsy test case: the model is adapted as a tongban designer would draw it (the start event in
   the applicant's lane, timer values quoted, betsy's Java conditions `test.contains("a")` written as
-  Python `"a" in test`, each marker script as an assignment); the case is started with betsy's inputs
+  Python `"a" in test`, each marker script as an assignment, its signals and messages named after the test
+  — betsy deploys each test alone, all of them share one database here, and a signal reaches every process
+  whose start event catches it); the case is started with betsy's inputs
   (`test`, `integerVariable`, `testCaseNumber`) — after its partner processes' cases when betsy runs them in
   parallel — and driven by the timer sweep while the clock travels
   one second at a time, up to 60 s (plus the test's delay).  betsy's scripts that sleep ten seconds are
@@ -183,6 +185,8 @@ def adapt(data: bytes, key: str) -> tuple[bytes, dict[str, str]]:
             value = (expression.text or "").strip()
             if value and not value.startswith(("'", '"')):
                 expression.text = f'"{value}"'
+    for item in (*root.iterfind(BPMN + "signal"), *root.iterfind(BPMN + "message")):
+        item.set("name", f"{key}.{item.get('name') or item.get('id')}")  # one test's throws reach no other test
     for process in root.iterfind(BPMN + "process"):  # the case's, and its partners' (messages, signals)
         starts = [s.get("id") for s in process.iterfind(BPMN + "startEvent")]
         lanes = list(process.iter(BPMN + "lane"))
