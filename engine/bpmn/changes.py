@@ -60,8 +60,10 @@ def automatic(workflow: BpmnWorkflow, since: float) -> Iterator[dict[str, Any]]:
     Joins merge their branches' data and a call activity receives what its subprocess's own tasks
     already recorded: both are passed over, so each change is told once, by the element that made it.
     """
-    ran = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-           if t.last_state_change >= since and t.parent is not None
+    # asked for waiting tasks too, so the walk goes below them: the branches a cycle timer (a non-interrupting
+    # boundary or event subprocess start) starts hang under the timer, which waits for its next repetition
+    ran = [t for t in workflow.get_tasks(state=TaskState.COMPLETED | TaskState.WAITING)
+           if t.state == TaskState.COMPLETED and t.last_state_change >= since and t.parent is not None
            and not isinstance(t.task_spec, Join | SubWorkflowTask)]
     for task in sorted(ran, key=lambda t: t.last_state_change):
         changes = diff(task.parent.data, task.data)
