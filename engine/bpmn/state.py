@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.base import clock
+from engine.bpmn.eventsubprocesses import scope_events
 from engine.bpmn.scripting import script_engine
 
 
@@ -75,7 +76,7 @@ _ENGINE = script_engine()
 
 
 def new_workflow(compiled: Specs) -> BpmnWorkflow:
-    return BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=_ENGINE)
+    return scope_events(BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=_ENGINE))
 
 
 def dumps(workflow: BpmnWorkflow) -> bytes:
@@ -87,7 +88,7 @@ def loads(blob: bytes, compiled: Specs) -> BpmnWorkflow:
     _SERIALIZER.migrate(dct)
     workflow = _SERIALIZER.registry.restore(dct, compiled=compiled)
     workflow.script_engine = _ENGINE
-    return workflow
+    return scope_events(workflow)
 
 
 class SpecCache(Generic[S]):

@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
 from engine.base.vocabulary import EventKind, InstanceStatus
-from engine.bpmn import changes, servicetask
+from engine.bpmn import changes, eventsubprocesses, servicetask
 from engine.bpmn.scripting import ScriptRefused
 from engine.bpmn.services import RoleNotice, ServiceCalls, ServiceError
 
@@ -124,7 +124,7 @@ def _thrown_by(workflow: BpmnWorkflow, definition: Any) -> str | None:
 
 
 class _Interrupted(Exception):
-    """A throw was caught by interrupting boundary events: they run before anything else."""
+    """A throw was caught by interrupting boundary events or event subprocesses: they run before anything else."""
 
     def __init__(self, boundaries: list[Task]) -> None:
         super().__init__()
@@ -132,26 +132,30 @@ class _Interrupted(Exception):
 
 
 def engine_steps(workflow: BpmnWorkflow) -> None:
-    """Spiff's `do_engine_steps`, except that an interrupting boundary event caught from inside its subprocess
-    runs at once.  Spiff catches a signal or escalation the moment it is thrown but runs the boundary event only
-    once the subprocess has nothing left to do, so the rest of the subprocess would run first — BPMN says the
-    interrupting event stops it right there (§10.5.6)."""
+    """Spiff's `do_engine_steps`, except that an interrupting event caught from inside its scope runs at once, and
+    that a scope with nothing left but event subprocesses that never started ends (engine/bpmn/eventsubprocesses.py).
+    Spiff catches a signal or escalation the moment it is thrown but runs an interrupting boundary event, or the
+    start of an interrupting event subprocess, only once the scope has nothing left to do, so the rest of the
+    scope would run first — BPMN says the interrupting event stops it right there (§10.5.6)."""
 
     def after(task: Task) -> None:
         if isinstance(task.task_spec, ThrowingEvent):
             ready = [t for t in workflow.get_tasks(state=TaskState.READY)
-                     if isinstance(t.task_spec, BoundaryEvent) and t.task_spec.cancel_activity]
+                     if (isinstance(t.task_spec, BoundaryEvent) and t.task_spec.cancel_activity)
+                     or eventsubprocesses.interrupts(t)]
             if ready:
                 raise _Interrupted(ready)
 
     while True:
         try:
             workflow.do_engine_steps(did_complete_task=after)
-            return
         except _Interrupted as interrupted:
             for boundary in interrupted.boundaries:
                 if boundary.state == TaskState.READY:
                     boundary.run()
+            continue
+        if not eventsubprocesses.close_idle(workflow):
+            return
 
 
 def _terminated(workflow: BpmnWorkflow) -> str | None:

@@ -15,6 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask as ManualTaskMixin
@@ -24,9 +25,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR as BPMN_VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, full_tag
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 
 from engine.base.problems import Problem
 from engine.base.xmlsafe import UnsafeXml, parse_xml
+from engine.bpmn import eventsubprocesses
 from engine.bpmn.decisions import DecisionEngine, DecisionTable, load_decisions
 from engine.bpmn.servicetask import ServiceTask
 from engine.definitions.catalogue import Role, RoleCatalogue
@@ -148,8 +151,13 @@ class TongbanParser(SpiffBpmnParser):
     """Spiff's parser; XSD validation is run separately so that *every* error is collected. Decision tables are
     tongban's own (engine/bpmn/decisions.py), loaded and checked by `ParsedWorkspace`, not Spiff's DMN parser."""
 
+    PROCESS_PARSER_CLASS = eventsubprocesses.ProcessParser
     OVERRIDE_PARSER_CLASSES: ClassVar = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("serviceTask"): (ServiceTaskParser, ServiceTask)}
+                               full_tag("serviceTask"): (ServiceTaskParser, ServiceTask),
+                               full_tag("startEvent"): (eventsubprocesses.StartEventParser,
+                                                        eventsubprocesses.ScopedStartEvent),
+                               full_tag("endEvent"): (eventsubprocesses.EndEventParser, EndEvent),
+                               full_tag("subProcess"): (eventsubprocesses.SubprocessParser, SubWorkflowTask)}
 
     def __init__(self) -> None:
         super().__init__()

@@ -18,7 +18,7 @@ from lxml import etree
 from engine.base.problems import Problem
 from engine.definitions import dataflow, references
 from engine.definitions.references import FLOW_NODES, GATEWAYS, executable, local, owner_of
-from engine.definitions.unsupported import BPMN, Finding, _is_event_subprocess, _say, _triggers
+from engine.definitions.unsupported import BPMN, Finding, _is_event_subprocess, _say, _triggers, trigger_kinds
 
 LEVELS = ("process", "subProcess", "transaction", "adHocSubProcess")
 CHOREOGRAPHY = ("choreographyTask", "callChoreography", "subChoreography")
@@ -59,16 +59,6 @@ class Flows:
 
 def _nodes(root: etree._Element, *kinds: str) -> Iterator[etree._Element]:
     return root.iter(*(BPMN + kind for kind in kinds))
-
-
-def _trigger_names(event: etree._Element, ids: dict[str, etree._Element]) -> set[str]:
-    """The event's triggers, counting definitions it references by eventDefinitionRef."""
-    kinds = _triggers(event)
-    for ref in event.iterfind(BPMN + "eventDefinitionRef"):
-        target = ids.get((ref.text or "").strip())
-        if target is not None:
-            kinds.add(local(target).removesuffix("EventDefinition"))
-    return kinds
 
 
 def _in_event_subprocess(event: etree._Element) -> bool:
@@ -114,7 +104,7 @@ def event_gateways(root: etree._Element) -> Iterator[Finding]:
             if target is None:
                 continue
             kind = local(target)
-            triggers = _trigger_names(target, ids) if kind == "intermediateCatchEvent" else set()
+            triggers = trigger_kinds(target, ids) if kind == "intermediateCatchEvent" else set()
             if not (kind == "receiveTask" or (kind == "intermediateCatchEvent" and len(triggers) == 1
                                                and triggers <= EVENT_GATEWAY_TARGETS)):
                 yield target, _say("事件网关之后只能是接收任务或消息/定时/信号/条件中间捕获事件",
@@ -138,7 +128,7 @@ def start_and_end_events(root: etree._Element) -> Iterator[Finding]:
     flows, ids = Flows.of(root), references.index(root)
     for event in _nodes(root, "startEvent", "endEvent"):
         eid, kind = event.get("id"), local(event)
-        triggers = _trigger_names(event, ids)
+        triggers = trigger_kinds(event, ids)
         if kind == "startEvent":
             if flows.incoming[eid]:
                 yield event, _say("开始事件不能有入口顺序流", "a start event must not have an incoming sequence flow")
@@ -149,6 +139,9 @@ def start_and_end_events(root: etree._Element) -> Iterator[Finding]:
             if flows.messages_in[eid] and "message" not in triggers:
                 yield event, _say("消息流指向的开始事件须有消息事件定义", "a start event that a message flow targets "
                                   "must have a message event definition")
+            if "error" in triggers and event.get("isInterrupting", "true") == "false":
+                yield event, _say("错误开始事件总是中断型的，不能设置 isInterrupting=\"false\"",
+                                  "an error start event always interrupts: it must not be isInterrupting=\"false\"")
             parent = event.getparent()
             allowed = (EVENT_SUBPROCESS_TRIGGERS if _in_event_subprocess(event)
                        else ALLOWED_TRIGGERS[kind] if local(parent) == "process" else set())
@@ -189,7 +182,7 @@ def intermediate_and_boundary_events(root: etree._Element) -> Iterator[Finding]:
     flows, ids = Flows.of(root), references.index(root)
     for event in _nodes(root, "intermediateCatchEvent", "intermediateThrowEvent"):
         eid, kind = event.get("id"), local(event)
-        triggers = _trigger_names(event, ids)
+        triggers = trigger_kinds(event, ids)
         if kind == "intermediateCatchEvent" and not triggers:
             yield event, _say("中间捕获事件须有事件定义：没有触发器它等不到任何东西",
                               "an intermediate catch event needs an event definition: with no trigger it waits "
@@ -213,7 +206,7 @@ def intermediate_and_boundary_events(root: etree._Element) -> Iterator[Finding]:
             yield event, _say("中间捕获事件不能是消息流的源", "an intermediate catch event must not be the source of "
                               "a message flow")
     for event in _nodes(root, "boundaryEvent"):
-        eid, triggers = event.get("id"), _trigger_names(event, ids)
+        eid, triggers = event.get("id"), trigger_kinds(event, ids)
         interrupting = event.get("cancelActivity", "true") != "false"
         allowed = INTERRUPTING_BOUNDARY if interrupting else NON_INTERRUPTING_BOUNDARY
         if not triggers or triggers - allowed:

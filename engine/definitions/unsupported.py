@@ -42,6 +42,17 @@ def _triggers(event: etree._Element) -> set[str]:
             if child.tag.startswith(BPMN) and child.tag.endswith("EventDefinition")}
 
 
+def trigger_kinds(event: etree._Element, ids: dict[str, etree._Element]) -> set[str]:
+    """The event's triggers, counting the global definitions it references by eventDefinitionRef (`ids`: the
+    document's elements by id)."""
+    kinds = _triggers(event)
+    for ref in event.iterfind(BPMN + "eventDefinitionRef"):
+        target = ids.get((ref.text or "").strip())
+        if target is not None and isinstance(target.tag, str):
+            kinds.add(etree.QName(target).localname.removesuffix("EventDefinition"))
+    return kinds
+
+
 def _with_trigger(root: etree._Element, trigger: str, *kinds: str) -> Iterator[etree._Element]:
     """Events (of these kinds, or of any kind) carrying a `trigger` event definition."""
     for definition in _iter(root, f"{trigger}EventDefinition"):
@@ -55,10 +66,12 @@ def _is_event_subprocess(element: etree._Element) -> bool:
 
 
 def _event_subprocess_starts(root: etree._Element) -> Iterator[tuple[etree._Element, set[str]]]:
+    """Each event subprocess's start event with its triggers (those it references included)."""
+    ids = {d.get("id"): d for d in root if isinstance(d.tag, str) and d.tag.endswith("EventDefinition")}
     for sub in _iter(root, "subProcess"):
         if _is_event_subprocess(sub):
             for start in sub.iterfind(BPMN + "startEvent"):
-                yield start, _triggers(start)
+                yield start, trigger_kinds(start, ids)
 
 
 def _condition(flow: etree._Element) -> str:
@@ -92,18 +105,6 @@ def compensation_activities(root: etree._Element) -> Iterator[Finding]:
                 "不支持补偿活动 isForCompensation：该活动永远不会被执行，请把撤销步骤画进正常流程",
                 "compensation activities (isForCompensation) are not supported: this activity would never run; "
                 "put the undo steps in the normal flow")
-
-
-def error_and_escalation_starts(root: etree._Element) -> Iterator[Finding]:
-    """Spiff's start-event parser reads no error or escalation definition: the start becomes a none start, so an
-    error or escalation event subprocess runs as soon as the case starts, with nothing thrown at all."""
-    for kind, zh in (("error", "错误"), ("escalation", "升级")):
-        for start in _with_trigger(root, kind, "startEvent"):
-            yield start, _say(
-                f"不支持{zh}开始事件 {kind} start event：引擎会在办件开始时无条件执行其事件子流程，"
-                f"请改用{zh}边界事件捕获",
-                f"{kind} start events are not supported: Spiff would run the event subprocess as soon as the case "
-                f"starts, with no {kind} thrown; catch the {kind} with a boundary event on the activity instead")
 
 
 def multi_instance_behaviour(root: etree._Element) -> Iterator[Finding]:
@@ -239,16 +240,6 @@ def message_tasks_without_message(root: etree._Element) -> Iterator[Finding]:
                 "the send task would send nothing; set its message")
 
 
-def signal_end_events(root: etree._Element) -> Iterator[Finding]:
-    """Spiff's end-event parser reads no signal definition: the end runs as a none end and no signal is sent."""
-    for end in _with_trigger(root, "signal", "endEvent"):
-        yield end, _say(
-            "不支持信号结束事件 signal end event：引擎会把它当作普通结束事件、信号不会发出，"
-            "请在结束前加信号中间抛出事件",
-            "signal end events are not supported: Spiff would end as a none end event and never send the signal; "
-            "throw it with an intermediate signal throw event before a plain end event")
-
-
 def conditional_events(root: etree._Element) -> Iterator[Finding]:
     """Spiff evaluates a conditional catch or boundary event once, on arrival, and tongban re-checks only timers,
     so a later data change never fires it; a conditional event subprocess is never started at all."""
@@ -275,48 +266,41 @@ def triggered_starts_in_subprocesses(root: etree._Element) -> Iterator[Finding]:
                     "at its start; use a none start event followed by an intermediate catch event")
 
 
-def nested_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
-    """Spiff looks for event subprocess triggers only in the top-level process: nested ones are never started."""
-    for sub in _iter(root, "subProcess"):
-        if _is_event_subprocess(sub) and sub.getparent().tag != BPMN + "process":
-            yield sub, _say(
-                "事件子流程只能直接放在流程中：嵌在子流程里的事件子流程永远不会被触发，请移到流程层级或改用边界事件",
-                "event subprocesses nested in a subprocess are not supported: they would never be triggered; "
-                "move it to the process level or use a boundary event on the subprocess")
-
-
 def untriggered_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
     """Spiff connects an event subprocess whose start has no trigger straight to the case start: it runs at once."""
     for start, kinds in _event_subprocess_starts(root):
         if not kinds:
             yield start, _say(
-                "事件子流程的开始事件必须有触发器：没有事件定义时引擎会在办件开始时立即执行它，请设置消息或信号",
+                "事件子流程的开始事件必须有触发器：没有事件定义时引擎会在办件开始时立即执行它，"
+                "请设置消息、信号、定时、错误或升级事件定义",
                 "an event subprocess start event without a trigger is not supported: Spiff would run the event "
-                "subprocess as soon as the case starts; give it a message or signal definition")
+                "subprocess as soon as the case starts; give it a message, signal, timer, error or escalation "
+                "definition")
 
 
-def timer_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
-    """Spiff runs a timer event subprocess as a branch from the case start: it never interrupts the main flow, and
-    the case cannot complete until the timer has fired and the handler finished."""
+def interrupting_timer_cycles(root: etree._Element) -> Iterator[Finding]:
+    """An interrupting event subprocess starts once, but on a timeCycle Spiff runs the handler at every repetition
+    and counts the start as fired only after the last: the scope would be interrupted at the end, not at the
+    first firing."""
     for start, kinds in _event_subprocess_starts(root):
-        if "timer" in kinds:
+        if "timer" in kinds and start.get("isInterrupting", "true") != "false" \
+                and start.find(f"{BPMN}timerEventDefinition/{BPMN}timeCycle") is not None:
             yield start, _say(
-                "不支持定时事件子流程 timer event subprocess：它不会中断主流程，且定时器到点前办件无法结束，"
-                "请改用定时边界事件",
-                "timer event subprocesses are not supported: Spiff never interrupts the main flow and keeps the "
-                "case open until the timer fires; use a timer boundary event instead")
+                "中断型事件子流程的定时开始事件不支持 timeCycle：中断只发生一次，请改用 timeDuration/timeDate，"
+                "或设为非中断（isInterrupting=\"false\"）以重复执行",
+                "timeCycle on the timer start of an interrupting event subprocess is not supported: it interrupts "
+                "once; use a timeDuration or timeDate, or make it non-interrupting to repeat the handler")
 
 
-def interrupting_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
-    """Spiff ignores isInterrupting: a triggered event subprocess runs beside the main flow and never cancels it,
-    which is only right for non-interrupting message and signal event subprocesses."""
+def multiple_trigger_event_subprocesses(root: etree._Element) -> Iterator[Finding]:
+    """Spiff starts an event subprocess only on an event equal to its start's definition: a start with several
+    definitions (a multiple start event) is never equal to any one thrown event, so it would never start."""
     for start, kinds in _event_subprocess_starts(root):
-        if kinds and kinds <= {"message", "signal"} and start.get("isInterrupting", "true") != "false":
+        if len(kinds) > 1:
             yield start, _say(
-                "不支持中断型事件子流程 interrupting event subprocess：引擎只会与主流程并行执行而不取消主流程，"
-                "请设为非中断（isInterrupting=\"false\"）或改用中断型边界事件",
-                "interrupting event subprocesses are not supported: Spiff would run the handler beside the main "
-                "flow without cancelling it; make it non-interrupting or use an interrupting boundary event")
+                "事件子流程的开始事件只能有一个触发器：多重开始事件永远不会被触发，请为每种事件各画一个事件子流程",
+                "an event subprocess start event with several triggers is not supported: it would never be "
+                "triggered; draw one event subprocess per trigger")
 
 
 def ad_hoc_subprocesses(root: etree._Element) -> Iterator[Finding]:
@@ -344,7 +328,6 @@ RULES: tuple[Rule, ...] = (
     complex_gateways,
     compensation_events,
     compensation_activities,
-    error_and_escalation_starts,
     multi_instance_behaviour,
     quantities,
     negative_loop_counts,
@@ -354,13 +337,11 @@ RULES: tuple[Rule, ...] = (
     event_gateway_variants,
     instantiating_receive_tasks,
     message_tasks_without_message,
-    signal_end_events,
     conditional_events,
     triggered_starts_in_subprocesses,
-    nested_event_subprocesses,
     untriggered_event_subprocesses,
-    timer_event_subprocesses,
-    interrupting_event_subprocesses,
+    interrupting_timer_cycles,
+    multiple_trigger_event_subprocesses,
     ad_hoc_subprocesses,
     data_stores,
 )

@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from engine.background.timers import sweep
 from engine.base import clock
+from engine.bpmn import state
 from engine.runtime.runtime import Runtime
 from engine.store.models import Timer
 from tests.support.builder import Node, bpmn, end, flows, render, script, start, user
@@ -181,3 +183,202 @@ def test_a_link_throw_continues_at_the_catch_of_its_name(runtime: Runtime) -> No
     deploy(runtime, "t_link", nodes, edges)
     view = begin(runtime, "t_link")
     assert view.status == "completed" and ran(runtime, view.id) == ["first", "second"]
+
+
+# -- event subprocesses, at any depth (engine/bpmn/eventsubprocesses.py) --------------------------------------
+ESCALATION = '<bpmn:escalation id="esc_late" name="late" escalationCode="LATE" />'
+SIGNAL_DEF = '<bpmn:signalEventDefinition signalRef="sig_stop" />'
+
+
+def timer(value: str, kind: str = "timeDuration") -> str:
+    return f'<bpmn:timerEventDefinition><bpmn:{kind}>"{value}"</bpmn:{kind}></bpmn:timerEventDefinition>'
+
+
+def handler(trigger: str, interrupting: bool = True, sid: str = "handler") -> Node:
+    """An event subprocess: its start (`trigger`) → the script `handle` → its end."""
+    body = render([Node("startEvent", f"{sid}_start", attrs=f'isInterrupting="{str(interrupting).lower()}"',
+                        body=trigger), script("handle", "handled = True"), end(f"{sid}_end")],
+                  flows((f"{sid}_start", "handle"), ("handle", f"{sid}_end")))
+    return Node("subProcess", sid, attrs='triggeredByEvent="true"', body=body)
+
+
+def in_subprocess(runtime: Runtime, key: str, inner: list[Node], inner_flows: list[Any], extra: str = "") -> None:
+    """start → the subprocess `sub` (`inner`, its handlers among them) → the script `normal` → end."""
+    nodes = [start(form="open.json"), Node("subProcess", "sub", body=render(inner, inner_flows)),
+             script("normal", "normal = True"), end()]
+    deploy(runtime, key, nodes, flows(("start", "sub"), ("sub", "normal"), ("normal", "end")), extra)
+
+
+def shouting(runtime: Runtime, key: str, throw: str, *handlers: Node, extra: str = SIGNAL) -> None:
+    """A subprocess that runs `before`, throws (`throw`), then runs `after`; beside it, its `handlers`."""
+    inner = [Node("startEvent", "sub_start"), script("before", "a = 1"),
+             Node("intermediateThrowEvent", "shout", body=throw), script("after", "b = 1"), end("sub_end"), *handlers]
+    in_subprocess(runtime, key, inner, flows(("sub_start", "before"), ("before", "shout"), ("shout", "after"),
+                                            ("after", "sub_end")), extra)
+
+
+def test_an_interrupting_signal_event_subprocess_in_a_subprocess_cancels_the_rest_of_it_at_once(
+        runtime: Runtime) -> None:
+    shouting(runtime, "t_esp_sig", SIGNAL_DEF, handler(SIGNAL_DEF))
+    view = begin(runtime, "t_esp_sig")
+    assert view.status == "completed"
+    assert ran(runtime, view.id) == ["before", "handle", "normal"]  # `after` never ran; the case went on after it
+    assert events(runtime, view.id, "message_thrown") == []  # caught in the case
+
+
+def test_a_non_interrupting_signal_event_subprocess_in_a_subprocess_runs_beside_it(runtime: Runtime) -> None:
+    shouting(runtime, "t_esp_sig_beside", SIGNAL_DEF, handler(SIGNAL_DEF, interrupting=False))
+    view = begin(runtime, "t_esp_sig_beside")
+    assert view.status == "completed"
+    assert sorted(ran(runtime, view.id)) == ["after", "before", "handle", "normal"]
+    assert ran(runtime, view.id)[-1] == "normal"  # the subprocess ended once both had
+
+
+@pytest.mark.parametrize(("interrupting", "expected"), [(True, ["before", "handle", "normal"]),
+                                                        (False, ["after", "before", "handle", "normal"])])
+def test_an_escalation_event_subprocess_catches_only_a_thrown_escalation(
+        runtime: Runtime, interrupting: bool, expected: list[str]) -> None:
+    throw = '<bpmn:escalationEventDefinition escalationRef="esc_late" />'
+    shouting(runtime, "t_esp_esc", throw, handler(throw, interrupting), extra=ESCALATION)
+    view = begin(runtime, "t_esp_esc")
+    assert view.status == "completed" and sorted(ran(runtime, view.id)) == expected
+
+
+def test_an_escalation_event_subprocess_does_not_run_when_nothing_is_thrown(runtime: Runtime) -> None:
+    catch = '<bpmn:escalationEventDefinition escalationRef="esc_late" />'
+    inner = [Node("startEvent", "sub_start"), script("work", "w = 1"), end("sub_end"), handler(catch)]
+    in_subprocess(runtime, "t_esp_quiet", inner, flows(("sub_start", "work"), ("work", "sub_end")), ESCALATION)
+    view = begin(runtime, "t_esp_quiet")
+    assert view.status == "completed" and ran(runtime, view.id) == ["work", "normal"]
+
+
+def test_an_error_event_subprocess_handles_the_error_and_its_subprocess_ends_normally(runtime: Runtime) -> None:
+    """betsy's Error_StartEvent_EventSubProcess_Interrupting: after the handler the flow continues normally."""
+    inner = [Node("startEvent", "sub_start"), script("check", "c = 1"),
+             end("failed", body='<bpmn:errorEventDefinition errorRef="err_bad" />'),
+             handler('<bpmn:errorEventDefinition errorRef="err_bad" />')]
+    in_subprocess(runtime, "t_esp_err", inner, flows(("sub_start", "check"), ("check", "failed")), ERROR)
+    view = begin(runtime, "t_esp_err")
+    assert view.status == "completed"
+    assert ran(runtime, view.id) == ["check", "handle", "normal"]
+    assert events(runtime, view.id, "error") == []
+
+
+def test_an_error_nobody_inside_catches_goes_to_the_event_subprocess_of_the_case(runtime: Runtime) -> None:
+    inner = render([Node("startEvent", "sub_start"), end("failed", body='<bpmn:errorEventDefinition '
+                                                                        'errorRef="err_bad" />')],
+                   flows(("sub_start", "failed")))
+    nodes = [start(form="open.json"), Node("subProcess", "sub", body=inner), script("normal", "n = 1"), end(),
+             handler("<bpmn:eventDefinitionRef>bad_def</bpmn:eventDefinitionRef>")]
+    deploy(runtime, "t_esp_top", nodes, flows(("start", "sub"), ("sub", "normal"), ("normal", "end")),
+           ERROR + '<bpmn:errorEventDefinition id="bad_def" errorRef="err_bad" />')
+    view = begin(runtime, "t_esp_top")
+    assert view.status == "completed" and ran(runtime, view.id) == ["handle"]  # the case was interrupted
+
+
+def test_an_interrupting_timer_event_subprocess_fires_through_its_timer_row_and_stops_its_subprocess(
+        runtime: Runtime) -> None:
+    inner = [Node("startEvent", "sub_start"), Node("intermediateCatchEvent", "slow", body=timer("PT2H")),
+             script("after", "b = 1"), end("sub_end"), handler(timer("PT1H"))]
+    in_subprocess(runtime, "t_esp_timer", inner, flows(("sub_start", "slow"), ("slow", "after"),
+                                                       ("after", "sub_end")))
+    runtime._live = state.WorkflowCache(0)  # every step reads the stored state: the handler survives a reload
+    view = begin(runtime, "t_esp_timer")
+    assert sorted((r.element_id, r.state) for r in timer_rows(runtime, view.id)) == [
+        ("handler_start", "waiting"), ("slow", "waiting")]
+    clock.travel(timedelta(hours=1, seconds=1))
+    assert sweep(runtime) == 1
+    assert runtime.instance(view.id, runtime.actor("admin")).status == "completed"
+    assert ran(runtime, view.id) == ["handle", "normal"]  # `after` never ran
+    assert [r.state for r in timer_rows(runtime, view.id)] != [] and not any(
+        r.state == "waiting" for r in timer_rows(runtime, view.id))
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_a_scope_ends_without_waiting_for_a_non_interrupting_timer_that_never_fired(
+        runtime: Runtime, nested: bool) -> None:
+    if nested:
+        inner = [Node("startEvent", "sub_start"), script("work", "w = 1"), end("sub_end"),
+                 handler(timer("P1D"), interrupting=False)]
+        in_subprocess(runtime, "t_esp_idle", inner, flows(("sub_start", "work"), ("work", "sub_end")))
+    else:
+        nodes = [start(form="open.json"), script("work", "w = 1"), end(), handler(timer("P1D"), interrupting=False)]
+        deploy(runtime, "t_esp_idle", nodes, flows(("start", "work"), ("work", "end")))
+    view = begin(runtime, "t_esp_idle")
+    assert view.status == "completed"
+    assert ran(runtime, view.id) == (["work", "normal"] if nested else ["work"])
+    assert not any(r.state == "waiting" for r in timer_rows(runtime, view.id))
+
+
+def test_a_scope_done_between_two_repetitions_of_a_cycle_handler_ends_without_the_rest(runtime: Runtime) -> None:
+    inner = [Node("startEvent", "sub_start"), Node("intermediateCatchEvent", "slow", body=timer("PT1H30M")),
+             end("sub_end"), handler(timer("R3/PT1H", "timeCycle"), interrupting=False)]
+    in_subprocess(runtime, "t_esp_cycle_cut", inner, flows(("sub_start", "slow"), ("slow", "sub_end")))
+    view = begin(runtime, "t_esp_cycle_cut")
+    clock.travel(timedelta(hours=1, seconds=1))
+    assert sweep(runtime) == 1
+    clock.travel(timedelta(minutes=30))
+    assert sweep(runtime) == 1
+    assert runtime.instance(view.id, runtime.actor("admin")).status == "completed"
+    assert ran(runtime, view.id) == ["handle", "normal"]
+    assert not any(r.state == "waiting" for r in timer_rows(runtime, view.id))
+
+
+def test_a_non_interrupting_time_cycle_event_subprocess_runs_at_each_repetition(runtime: Runtime) -> None:
+    inner = [Node("startEvent", "sub_start"), Node("intermediateCatchEvent", "slow", body=timer("PT3H30M")),
+             end("sub_end"), handler(timer("R3/PT1H", "timeCycle"), interrupting=False)]
+    in_subprocess(runtime, "t_esp_cycle", inner, flows(("sub_start", "slow"), ("slow", "sub_end")))
+    view = begin(runtime, "t_esp_cycle")
+    for hour in range(3):
+        clock.travel(timedelta(hours=1, seconds=1))
+        assert sweep(runtime) == 1, hour
+        assert ran(runtime, view.id).count("handle") == hour + 1
+    clock.travel(timedelta(minutes=31))
+    assert sweep(runtime) == 1
+    assert runtime.instance(view.id, runtime.actor("admin")).status == "completed"
+    assert ran(runtime, view.id) == ["handle"] * 3 + ["normal"]
+
+
+# -- signal end events -----------------------------------------------------------------------------------------
+def test_a_signal_end_event_in_a_subprocess_is_caught_by_the_subprocess_boundary_event(runtime: Runtime) -> None:
+    inner = render([Node("startEvent", "sub_start"), end("shout", body=SIGNAL_DEF)], flows(("sub_start", "shout")))
+    nodes = [start(form="open.json"), Node("subProcess", "sub", body=inner),
+             Node("boundaryEvent", "heard", attrs='attachedToRef="sub"', body=SIGNAL_DEF),
+             script("handle", "h = 1"), end("handled"), script("normal", "n = 1"), end()]
+    deploy(runtime, "t_sig_end", nodes, flows(("start", "sub"), ("heard", "handle"), ("handle", "handled"),
+                                              ("sub", "normal"), ("normal", "end")), SIGNAL)
+    view = begin(runtime, "t_sig_end")
+    assert view.status == "completed" and ran(runtime, view.id) == ["handle"]
+    assert events(runtime, view.id, "message_thrown") == []
+
+
+def test_a_signal_end_event_reaches_other_cases_as_a_broadcast(runtime: Runtime) -> None:
+    from tests.support.correlation import SIGNALS, deploy_signal_partners
+
+    deploy_signal_partners(runtime)
+    nodes = [start(form="open.json"), script("work", "w = 1"),
+             end("alert", body='<bpmn:signalEventDefinition signalRef="sig_alert" />')]
+    deploy(runtime, "t_sig_end_out", nodes, flows(("start", "work"), ("work", "alert")), SIGNALS)
+    admin = runtime.actor("admin")
+    waiting = begin(runtime, "t_sig_wait", {"credit_code": "X"})
+    sender = begin(runtime, "t_sig_end_out")
+    assert sender.status == "completed"
+    assert [e["detail"] for e in events(runtime, sender.id, "message_thrown")] == [
+        {"message": "district_alert", "event": "signal"}]
+    assert runtime.instance(waiting.id, admin).status == "completed"
+    assert [v.process_key for v in runtime.instances(admin)].count("t_sig_start") == 1  # its signal start event
+
+
+def test_a_case_after_one_whose_event_subprocess_ran_does_not_start_the_handler_with_itself(
+        runtime: Runtime) -> None:
+    """Spiff wires the handler into the (shared) spec the first time it is triggered, so every later case would
+    start it at once and wait at its start: a case with nothing to do would never end."""
+    nodes = [start(form="open.json"), Node("exclusiveGateway", "loud", attrs='default="loud__quiet"'),
+             Node("intermediateThrowEvent", "shout", body=SIGNAL_DEF), end(), script("quiet", "q = 1"),
+             end("quiet_end"), handler(SIGNAL_DEF, interrupting=False)]
+    deploy(runtime, "t_esp_again", nodes, flows(("start", "loud"), ("loud", "shout", "shouting"), ("shout", "end"),
+                                                ("loud", "quiet"), ("quiet", "quiet_end")), SIGNAL)
+    first = begin(runtime, "t_esp_again", {"shouting": True})
+    assert first.status == "completed" and ran(runtime, first.id) == ["handle"]
+    second = begin(runtime, "t_esp_again", {"shouting": False})
+    assert second.status == "completed" and ran(runtime, second.id) == ["quiet"]

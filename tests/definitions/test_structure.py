@@ -113,6 +113,16 @@ def test_a_top_level_start_event_cannot_catch_an_error() -> None:
                for e, m in found(document))
 
 
+def test_an_error_start_event_cannot_be_non_interrupting() -> None:
+    handler = render([Node("startEvent", "caught", attrs='isInterrupting="false"',
+                           body='<bpmn:errorEventDefinition errorRef="e" />'), script("fix", "x = 1"), end("fixed")],
+                     flows(("caught", "fix"), ("fix", "fixed")))
+    document = simple(Node("subProcess", "on_error", attrs='triggeredByEvent="true"', body=handler),
+                      edges=flows(("start", "end")), extra='<bpmn:error id="e" errorCode="E" />')
+    assert ("caught", "错误开始事件总是中断型的，不能设置 isInterrupting=\"false\" (an error start event always "
+                      "interrupts: it must not be isInterrupting=\"false\")") in found(document)
+
+
 def test_an_unpaired_link_throw_is_refused() -> None:
     nodes = [start(), Node("intermediateThrowEvent", "jump", body='<bpmn:linkEventDefinition name="nowhere" />')]
     document = bpmn("p", render(nodes, flows(("start", "jump"))))

@@ -73,6 +73,8 @@ SIGNAL_DEF = '<bpmn:signalEventDefinition signalRef="sig_go" />'
 TIMER_DEF = '<bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition>'
 CONDITIONAL_DEF = ("<bpmn:conditionalEventDefinition><bpmn:condition>amount &gt; 5</bpmn:condition>"
                    "</bpmn:conditionalEventDefinition>")
+TIMER_CYCLE_DEF = ('<bpmn:timerEventDefinition><bpmn:timeCycle>"R3/PT1H"</bpmn:timeCycle>'
+                   "</bpmn:timerEventDefinition>")
 CARDINALITY = "<bpmn:loopCardinality>3</bpmn:loopCardinality>"
 NON_INTERRUPTING = 'isInterrupting="false"'
 
@@ -90,12 +92,6 @@ CASES: dict[str, tuple[str, str, str]] = {
                                "undo_end", "compensation"),
     "compensation_activity": (process(task("pay"), aside=(task("refund", 'isForCompensation="true"'),)),
                               "refund", "isForCompensation"),
-    "error_start_event": (process(task("check"), aside=(esp("on_error", event(
-        "startEvent", "error_start", '<bpmn:errorEventDefinition errorRef="err_bad" />')),), extra=ERROR),
-        "error_start", "error start event"),
-    "escalation_start_event": (process(task("check"), aside=(esp("on_late", event(
-        "startEvent", "late_start", '<bpmn:escalationEventDefinition escalationRef="esc_late" />')),),
-        extra=ESCALATION), "late_start", "escalation start event"),
     "multi_instance_behavior_one": (process(task("review", inner=(
         f'\n<bpmn:multiInstanceLoopCharacteristics behavior="One">{CARDINALITY}'
         "</bpmn:multiInstanceLoopCharacteristics>\n"))), "review", "multi-instance behavior 'One'"),
@@ -138,8 +134,6 @@ CASES: dict[str, tuple[str, str, str]] = {
                                    "await", "instantiating receive task"),
     "receive_task_without_message": (process(task("await", tag="receiveTask")), "await", "without a message"),
     "send_task_without_message": (process(task("notify", tag="sendTask")), "notify", "without a message"),
-    "signal_end_event": (process(task("check"), end=event("endEvent", "broadcast", SIGNAL_DEF), extra=SIGNAL),
-                         "broadcast", "signal end event"),
     "conditional_intermediate_event": (process(event("intermediateCatchEvent", "until_paid", CONDITIONAL_DEF)),
                                        "until_paid", "conditional event"),
     "conditional_boundary_event": (process(task("check", tag="userTask"), aside=(
@@ -151,19 +145,13 @@ CASES: dict[str, tuple[str, str, str]] = {
         "startEvent", "intake_start", MESSAGE_DEF)), extra=MESSAGE), "intake_start", "embedded subprocess"),
     "timer_start_in_embedded_subprocess": (process(subprocess("intake", event(
         "startEvent", "intake_start", TIMER_DEF))), "intake_start", "embedded subprocess"),
-    "nested_event_subprocess": (process(subprocess("intake", '<bpmn:startEvent id="intake_start" />', inner=(
-        esp("on_reply", event("startEvent", "reply_start", MESSAGE_DEF, NON_INTERRUPTING)) + "\n")),
-        extra=MESSAGE), "on_reply", "nested in a subprocess"),
     "event_subprocess_without_trigger": (process(task("check"), aside=(esp(
         "on_what", '<bpmn:startEvent id="what_start" />'),)), "what_start", "without a trigger"),
-    "timer_event_subprocess": (process(task("check"), aside=(esp("on_day", event(
-        "startEvent", "day_start", TIMER_DEF, NON_INTERRUPTING)),)), "day_start", "timer event subprocess"),
-    "interrupting_message_event_subprocess": (process(task("check"), aside=(esp("on_reply", event(
-        "startEvent", "reply_start", MESSAGE_DEF)),), extra=MESSAGE), "reply_start",
-        "interrupting event subprocess"),
-    "interrupting_signal_event_subprocess": (process(task("check"), aside=(esp("on_go", event(
-        "startEvent", "go_start", SIGNAL_DEF, 'isInterrupting="true"')),), extra=SIGNAL), "go_start",
-        "interrupting event subprocess"),
+    "interrupting_timer_cycle_event_subprocess": (process(task("check"), aside=(esp("every_hour", event(
+        "startEvent", "hour_start", TIMER_CYCLE_DEF)),)), "hour_start", "timeCycle on the timer start"),
+    "multiple_trigger_event_subprocess": (process(task("check"), aside=(esp("on_either", event(
+        "startEvent", "either_start", MESSAGE_DEF + SIGNAL_DEF, NON_INTERRUPTING)),), extra=MESSAGE + SIGNAL),
+        "either_start", "several triggers"),
     "ad_hoc_subprocess": (process(
         '<bpmn:adHocSubProcess id="collect" ordering="Sequential">\n'
         '<bpmn:userTask id="collect_id" />\n<bpmn:userTask id="collect_licence" />\n'
@@ -235,6 +223,31 @@ ALLOWED: dict[str, str] = {
         task("check"), aside=(esp("on_reply", event("startEvent", "reply_start", MESSAGE_DEF, NON_INTERRUPTING)),
                               esp("on_go", event("startEvent", "go_start", SIGNAL_DEF, NON_INTERRUPTING))),
         extra=MESSAGE + SIGNAL),
+    "error_and_escalation_event_subprocesses": process(
+        task("check"), aside=(esp("on_error", event("startEvent", "error_start",
+                                                    '<bpmn:errorEventDefinition errorRef="err_bad" />')),
+                              esp("on_late", event("startEvent", "late_start",
+                                                   '<bpmn:escalationEventDefinition escalationRef="esc_late" />',
+                                                   NON_INTERRUPTING))),
+        extra=ERROR + ESCALATION),
+    "error_event_subprocess_by_event_definition_ref": process(
+        task("check"), aside=(esp("on_error", event("startEvent", "error_start",
+                                                    "<bpmn:eventDefinitionRef>bad_def</bpmn:eventDefinitionRef>")),),
+        extra=ERROR + '<bpmn:errorEventDefinition id="bad_def" errorRef="err_bad" />\n'),
+    "signal_end_event": process(task("check"), end=event("endEvent", "broadcast", SIGNAL_DEF), extra=SIGNAL),
+    "interrupting_message_signal_and_timer_event_subprocesses": process(
+        task("check"), aside=(esp("on_reply", event("startEvent", "reply_start", MESSAGE_DEF)),
+                              esp("on_go", event("startEvent", "go_start", SIGNAL_DEF, 'isInterrupting="true"')),
+                              esp("on_day", event("startEvent", "day_start", TIMER_DEF))),
+        extra=MESSAGE + SIGNAL),
+    "non_interrupting_timer_event_subprocesses_with_a_cycle": process(
+        task("check"), aside=(esp("every_hour", event("startEvent", "hour_start", TIMER_CYCLE_DEF,
+                                                      NON_INTERRUPTING)),
+                              esp("on_day", event("startEvent", "day_start", TIMER_DEF, NON_INTERRUPTING)))),
+    "event_subprocess_nested_in_a_subprocess": process(
+        subprocess("intake", '<bpmn:startEvent id="intake_start" />', inner=(
+            esp("on_reply", event("startEvent", "reply_start", MESSAGE_DEF, NON_INTERRUPTING)) + "\n")),
+        extra=MESSAGE),
     "embedded_subprocess_and_call_activity": process(
         subprocess("intake", '<bpmn:startEvent id="intake_start" />', 'triggeredByEvent="false"'),
         task("fire_check", 'calledElement="other"', tag="callActivity")),
@@ -282,9 +295,9 @@ def test_the_sample_process_has_nothing_unsupported() -> None:
 
 def test_several_constructs_in_one_document_are_all_reported() -> None:
     text = process('<bpmn:complexGateway id="cx" />', task("sign", 'startQuantity="2"'),
-                   end=event("endEvent", "broadcast", SIGNAL_DEF), extra=SIGNAL)
+                   end=event("endEvent", "undo_end", "<bpmn:compensateEventDefinition />"))
     assert {(p.element_id, p.line) for p in problems(text)} == {
-        ("cx", line_of(text, "cx")), ("sign", line_of(text, "sign")), ("broadcast", line_of(text, "broadcast"))}
+        ("cx", line_of(text, "cx")), ("sign", line_of(text, "sign")), ("undo_end", line_of(text, "undo_end"))}
 
 
 def test_validate_refuses_it_too() -> None:
