@@ -93,9 +93,12 @@ class Database:
         else:
             # No pre-ping (a round trip per checkout); stale connections are recycled instead.
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
-            self.transactional = reads = self.engine
-            # autocommit saves the BEGIN and ROLLBACK round trips of a single-statement read
-            self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.transactional = self.engine
+            # Reads run autocommitted, sessions' too: under READ COMMITTED each statement has its own snapshot
+            # anyway, so a read transaction only adds its BEGIN and ROLLBACK round trips — and psycopg drops every
+            # server-side prepared statement of the connection on each ROLLBACK (the hot path's would be
+            # re-parsed and re-planned on every step, half the server's work for a step).
+            self._read_engine = reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read = sessionmaker(reads, expire_on_commit=False)
         self._write = sessionmaker(self.transactional, expire_on_commit=False)
         _databases.add(self)
