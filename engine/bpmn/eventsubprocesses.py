@@ -17,13 +17,17 @@ event spec that cancels the rest of its scope when an interrupting handler start
 event manager that offers every thrown event to the event subprocesses of the scopes it reaches
 (`ScopedEventManager`: a signal or message reaches every running scope, an error or escalation the
 thrower's scopes from the inmost out, each scope's waiting catch events before its handlers); and
-`interrupts` / `close_idle`, which the stepping loop (engine/bpmn/stepping.py) calls.  Timers stay Spiff's
+`interrupts` / `close_idle`, which the stepping loop (engine/bpmn/stepping.py) calls; and `handler_starts`,
+the message and signal starts of the handlers each running scope could start, for which the runtime writes wait
+rows as for catch events — so a message (by its correlation key) or a signal from outside the case starts them.  Timers stay Spiff's
 waiting tasks, so they get timer rows and the sweep fires them like any other.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from uuid import uuid5
 
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CANCEL_EVENT_XPATH,
@@ -168,14 +172,7 @@ class ScopedEventManager(EventManager):
         return len(tasks)
 
     def _running_scopes(self) -> list[Any]:
-        """The case and every subprocess that is running (its task started, not finished)."""
-        top = self.workflow
-        scopes = [top] if not top.completed else []
-        for sp_id, sub in list(top.subprocesses.items()):
-            parent = top.get_task_from_id(sp_id)
-            if not sub.completed and parent is not None and parent.state == TaskState.STARTED:
-                scopes.append(sub)
-        return scopes
+        return running_scopes(self.workflow)
 
     def _start_handlers(self, scope: Any, event: Any) -> list[Task]:
         """Start the scope's event subprocesses whose start event catches `event` (none once an interrupting one
@@ -206,6 +203,41 @@ class ScopedEventManager(EventManager):
                 if waiting is not None:
                     return waiting
         return None
+
+
+def running_scopes(top: Any) -> list[Any]:
+    """The case and every subprocess that is running (its task started, not finished)."""
+    scopes = [top] if not top.completed else []
+    for sp_id, sub in list(top.subprocesses.items()):
+        parent = top.get_task_from_id(sp_id)
+        if not sub.completed and parent is not None and parent.state == TaskState.STARTED:
+            scopes.append(sub)
+    return scopes
+
+
+@dataclass(frozen=True)
+class HandlerStart:
+    """The start event of an event subprocess its running scope has not started: a message or signal would.
+    Shaped like the waiting task a catch event is (its spec, the data it sees — its scope's latest), so the same wait
+    row is written for it and a message or signal from outside the case reaches it as it reaches a catch event."""
+
+    task_spec: Any
+    data: dict[str, Any]
+
+
+def handler_starts(workflow: Any) -> dict[str, HandlerStart]:
+    """Per running scope and start event of its event subprocesses, a key that stays the same while the scope
+    runs (a wait row's task id) → the start; none for a scope an interrupting handler has taken over."""
+    starts: dict[str, HandlerStart] = {}
+    for scope in running_scopes(workflow):
+        if not scope.spec.start.trigger_specs or scope.task_tree._get_internal_data(INTERRUPTED) is not None:
+            continue
+        for name in scope.spec.start.trigger_specs:
+            sp_spec = workflow.subprocess_specs.get(name)
+            for start in sp_spec.bpmn_start_events if sp_spec is not None else ():
+                seen = scope.last_task or scope.task_tree  # the scope's data as its latest step left it
+                starts[str(uuid5(scope.task_tree.id, start.name))] = HandlerStart(start, seen.data)
+    return starts
 
 
 def scope_events(workflow: Any) -> Any:

@@ -207,7 +207,8 @@ def _awaited(task: Task) -> list[tuple[str, str]]:
 class Snapshot:
     """The derived rows a workflow implies: ready human tasks, waiting timers (by task id) and service
     tasks waiting for their next attempt (by attempt key) — both kinds are rows the timer sweep fires —, and the
-    message catch events it waits at (by task id: element, messages), which correlation looks up."""
+    message catch events it waits at (by task id: element, messages), which correlation looks up — with the
+    event subprocesses a message or signal would start (`eventsubprocesses.handler_starts`)."""
 
     tasks: dict[str, Task]
     timers: dict[str, tuple[str, datetime]]
@@ -233,6 +234,9 @@ class Snapshot:
                     timers[str(task.id)] = (element_of(task), due)
                 if names := _awaited(task):
                     messages[str(task.id)] = (task, names)
+        for key, handler_start in eventsubprocesses.handler_starts(workflow).items():  # what a message would start
+            if names := _awaited(handler_start):  # type: ignore[arg-type]
+                messages[key] = (handler_start, names)  # type: ignore[assignment]
         return cls(tasks, timers, retries, messages)
 
 

@@ -17,7 +17,7 @@ from engine.base import clock
 from engine.bpmn import state
 from engine.runtime.runtime import Runtime
 from engine.store.models import Timer
-from tests.support.builder import Node, bpmn, end, flows, render, script, start, user
+from tests.support.builder import Node, bpmn, end, flows, props, render, script, start, user
 from tests.support.steps import begin, put
 from tests.support.workspaces import OPEN
 
@@ -382,3 +382,46 @@ def test_a_case_after_one_whose_event_subprocess_ran_does_not_start_the_handler_
     assert first.status == "completed" and ran(runtime, first.id) == ["handle"]
     second = begin(runtime, "t_esp_again", {"shouting": False})
     assert second.status == "completed" and ran(runtime, second.id) == ["quiet"]
+
+
+# -- event subprocesses started from outside the case (engine/bpmn/eventsubprocesses.py `handler_starts`) ---------
+def test_a_broadcast_signal_starts_a_non_interrupting_event_subprocess_of_a_waiting_case(runtime: Runtime) -> None:
+    nodes = [start(form="open.json"), user("wait", "等待", "open.json"), end(), handler(SIGNAL_DEF, interrupting=False)]
+    deploy(runtime, "t_esp_outside", nodes, flows(("start", "wait"), ("wait", "end")), SIGNAL, lane=["start", "wait"])
+    view = begin(runtime, "t_esp_outside")
+    sent = runtime.broadcast("stop", {"reason": "外部通知"}, runtime.actor("admin"))
+    assert [v.id for v in sent.delivered] == [view.id]
+    after = runtime.instance(view.id, runtime.actor("admin"))
+    assert after.status == "running" and [t.element_id for t in after.open_tasks] == ["wait"]  # ran beside it
+    assert ran(runtime, view.id) == ["handle"]
+    again = runtime.broadcast("stop", None, runtime.actor("admin"))  # a non-interrupting one may run again
+    assert [v.id for v in again.delivered] == [view.id] and ran(runtime, view.id) == ["handle", "handle"]
+
+
+def test_a_broadcast_signal_interrupts_the_subprocess_whose_event_subprocess_catches_it(runtime: Runtime) -> None:
+    inner = [Node("startEvent", "sub_start"), Node("intermediateCatchEvent", "wait", body=timer("PT1H")),
+             end("sub_end"), handler(SIGNAL_DEF)]
+    in_subprocess(runtime, "t_esp_outside_sub", inner, flows(("sub_start", "wait"), ("wait", "sub_end")), SIGNAL)
+    view = begin(runtime, "t_esp_outside_sub")
+    assert [(r.element_id, r.state) for r in timer_rows(runtime, view.id)] == [("wait", "waiting")]
+    sent = runtime.broadcast("stop", None, runtime.actor("admin"))
+    assert [v.id for v in sent.delivered] == [view.id]
+    after = runtime.instance(view.id, runtime.actor("admin"))
+    assert after.status == "completed" and ran(runtime, view.id) == ["handle", "normal"]
+    assert [(r.element_id, r.state) for r in timer_rows(runtime, view.id)] == [("wait", "cancelled")]
+    assert runtime.broadcast("stop", None, runtime.actor("admin")).delivered == []  # the case no longer waits
+
+
+def test_a_message_by_its_key_starts_the_event_subprocess_of_that_case_only(runtime: Runtime) -> None:
+    message = '<bpmn:message id="msg_notice" name="notice" />'
+    trigger = Node("startEvent", "h_start", attrs='isInterrupting="false"', ext=props(correlationKey="code"),
+                   body='<bpmn:messageEventDefinition messageRef="msg_notice" />')
+    on_notice = Node("subProcess", "handler", attrs='triggeredByEvent="true"',
+                     body=render([trigger, script("handle", "handled = True"), end("h_end")],
+                                 flows(("h_start", "handle"), ("handle", "h_end"))))
+    nodes = [start(form="open.json"), user("wait", "等待", "open.json"), end(), on_notice]
+    deploy(runtime, "t_esp_msg", nodes, flows(("start", "wait"), ("wait", "end")), message, lane=["start", "wait"])
+    first, second = begin(runtime, "t_esp_msg", {"code": "A-1"}), begin(runtime, "t_esp_msg", {"code": "B-2"})
+    sent = runtime.correlate("notice", "B-2", None, runtime.actor("admin"))
+    assert [v.id for v in sent.delivered] == [second.id] and sent.started == []
+    assert (ran(runtime, first.id), ran(runtime, second.id)) == ([], ["handle"])
