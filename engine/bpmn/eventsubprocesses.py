@@ -17,10 +17,11 @@ event spec that cancels the rest of its scope when an interrupting handler start
 event manager that offers every thrown event to the event subprocesses of the scopes it reaches
 (`ScopedEventManager`: a signal or message reaches every running scope, an error or escalation the
 thrower's scopes from the inmost out, each scope's waiting catch events before its handlers); and
-`interrupts` / `close_idle`, which the stepping loop (engine/bpmn/stepping.py) calls; and `handler_starts`,
-the message and signal starts of the handlers each running scope could start, for which the runtime writes wait
-rows as for catch events — so a message (by its correlation key) or a signal from outside the case starts them.  Timers stay Spiff's
-waiting tasks, so they get timer rows and the sweep fires them like any other.
+`interrupts` / `close_idle`, which the stepping loop (engine/bpmn/stepping.py) calls; and
+`handler_starts`, the message and signal starts of the handlers each running scope could start, for
+which the runtime writes wait rows as for catch events — so a message (by its correlation key) or a
+signal from outside the case starts them.  Timers stay Spiff's waiting tasks, so they get timer rows
+and the sweep fires them like any other.
 """
 
 from __future__ import annotations
