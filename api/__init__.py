@@ -67,7 +67,7 @@ def _parse_json_body() -> None:
     """Every JSON body is parsed by `engine.base.jsonvalues.loads` before any view runs: NaN, infinity, a lone
     surrogate, an integer of thousands of digits or nesting that makes the parser recurse is a 4xx naming
     its paths.  flask-smorest's argument parser (webargs) then reads the body again with the standard `json`
-    module, which would take all of these; it only ever sees text this accepted, and gets the same values.
+    module, which would take all of these; it is handed the values parsed here instead.
     """
     if not request.is_json:
         if request.path.startswith("/api/") and request.content_length and request.mimetype != "multipart/form-data":
@@ -78,7 +78,7 @@ def _parse_json_body() -> None:
         raise RequestEntityTooLarge(f"JSON 请求体超过 {MAX_JSON_BODY // 2**20} MB (JSON body over "
                                     f"{MAX_JSON_BODY // 2**20} MB)")
     if raw := request.get_data(cache=True):
-        jsonvalues.loads(raw)
+        g.json_body = jsonvalues.loads(raw)  # what the argument parser reads (api/openapi.py), not parsing it again
 
 
 def _enter_runtime_context(app: Flask, runtime: Runtime) -> None:

@@ -19,7 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from flask import Request, g
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import Schema
+from webargs.flaskparser import FlaskParser
 
 from .schemas import ErrorSchema
 
@@ -95,6 +99,24 @@ class ErrorResponses(BasePlugin):
                 if int(status) == 429 and isinstance(response, dict):
                     response.setdefault("headers", {})["Retry-After"] = {
                         "description": "seconds until the next attempt is heard", "schema": {"type": "integer"}}
+
+
+class _Parser(FlaskParser):
+    """webargs, reading a JSON body as api/__init__.py's strict parser read it before any view ran."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        return g.json_body if "json_body" in g else super()._raw_load_json(req)
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's blueprint, with each argument schema made once, where the view is declared: webargs
+    instantiates a schema class on every request (marshmallow deep-copies every field for that), and the schemas
+    keep no per-request state."""
+
+    ARGUMENTS_PARSER = _Parser()
+
+    def arguments(self, schema: type[Schema] | Schema, **kwargs: Any) -> Any:
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
 
 
 class TongbanApi(Api):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, Response, request, session
@@ -20,6 +21,7 @@ from engine.people.access import Actor, is_applicant, may_administer, may_design
 
 from ..security import runtime
 from . import admin, auth, cases, designer, heatmap, inbox, oidc, portal, public, supervision
+from .cookies import SessionCookies
 from .labels import page_labels
 
 LANGUAGES = ("zh", "en")
@@ -82,8 +84,13 @@ def locale() -> str:
     return session.get("lang", "zh")
 
 
+@lru_cache(maxsize=8)
+def _csp(form_targets: tuple[str, ...]) -> str:
+    return CSP.format(forms=" ".join(["'self'", *form_targets]))
+
+
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP.format(forms=" ".join(["'self'", *oidc.form_targets()])))
+    response.headers.setdefault("Content-Security-Policy", _csp(tuple(oidc.form_targets())))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
@@ -99,6 +106,7 @@ def install(app: Flask, settings: Settings) -> None:
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent.parent / "translations"),
     )
+    app.session_interface = SessionCookies()
     csrf.init_app(app)
     Babel(app, locale_selector=locale)
     for blueprint in (auth.bp, portal.bp, inbox.bp, cases.bp, designer.bp, admin.bp, supervision.bp, heatmap.bp,

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, send_file
-from flask_smorest import Blueprint
 
 from engine.base.errors import FormInvalid
 from engine.case.attachments import PREVIEWABLE, add_attachment, add_draft, list_attachments, open_attachment
 from engine.store.blobs import with_extension
 
-from ..openapi import STORAGE_DOWN, UPLOAD_TOO_LARGE, UPLOAD_TYPE
+from ..openapi import STORAGE_DOWN, UPLOAD_TOO_LARGE, UPLOAD_TYPE, Blueprint
 from ..schemas import AttachmentSchema, UploadSchema
 from ..security import REQUIRED, actor, runtime
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.people import audit
 
-from ..openapi import BAD_CURSOR
+from ..openapi import BAD_CURSOR, Blueprint
 from ..schemas import Instant, Limit, Text
 from ..security import REQUIRED, actor, runtime
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.people.auth import login, revoke
 
+from ..openapi import Blueprint
 from ..schemas import TokenRequest, TokenResponse
 from ..security import REQUIRED, bearer_token, client_ip, runtime
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.case.carboncopy import carbon_copy, copies, mark_read
 from engine.definitions.copies import Recipients
 
-from ..openapi import STEP_CONFLICT
+from ..openapi import STEP_CONFLICT, Blueprint
 from ..schemas import CarbonCopyRequest, CarbonCopyResult, CarbonCopySchema, ReadReceipt
 from ..security import REQUIRED, actor, runtime
 

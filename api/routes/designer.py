@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine.design import designer
 
-from ..openapi import FORBIDDEN
+from ..openapi import FORBIDDEN, Blueprint
 from ..schemas import Text
 from ..security import REQUIRED, actor, runtime
 

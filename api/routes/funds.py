@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.case import ledger
 
+from ..openapi import Blueprint
 from ..schemas import FundBalances
 from ..security import REQUIRED, actor, runtime
 

@@ -6,14 +6,13 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from engine.case.comments import add_comment, list_comments
 from engine.runtime.caseview import diagram_xml
 from engine.runtime.correlation import Correlated
 from engine.runtime.inbox import InstanceFilter, list_instances
 
-from ..openapi import BAD_CURSOR, STEP_PRODUCT_FAILED
+from ..openapi import BAD_CURSOR, STEP_PRODUCT_FAILED, Blueprint
 from ..schemas import (
     CommentRequest,
     CommentSchema,

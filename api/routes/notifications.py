@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.case.notifications import list_notifications, mark_read
 
-from ..openapi import BAD_CURSOR
+from ..openapi import BAD_CURSOR, Blueprint
 from ..schemas import NotificationPage, NotificationQuery, NotificationSchema
 from ..security import REQUIRED, actor, runtime
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.people.phrases import MAX_PHRASE_LENGTH, MAX_PHRASES, add_phrase, delete_phrase, list_phrases
 
+from ..openapi import Blueprint
 from ..schemas import OpinionSchema, Text
 from ..security import REQUIRED, actor, runtime
 

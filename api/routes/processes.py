@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
+from ..openapi import Blueprint
 from ..schemas import DataRequest, InstanceSummary, MigrationRequest, MigrationSchema, ProcessSchema
 from ..security import REQUIRED, actor, runtime
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine.case import disclosure, documents
 
+from ..openapi import Blueprint
 from ..schemas import Names, Text
 from ..security import runtime
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.base.vocabulary import SignerKind
 from engine.runtime import signers
 
-from ..openapi import TASK_CLOSED
+from ..openapi import TASK_CLOSED, Blueprint
 from ..schemas import ReasonRequest, Text
 from ..security import REQUIRED, actor, runtime
 

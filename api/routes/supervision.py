@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.base.errors import FormInvalid
 from engine.runtime.heatmap import heat_map, versions
 from engine.runtime.supervision import Period, default_period
 
+from ..openapi import Blueprint
 from ..schemas import Text
 from ..security import REQUIRED, actor, runtime
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.case.comments import add_comment
 from engine.people.assignment import claim, colleagues, delegate, unclaim
 from engine.runtime.inbox import TaskFilter, list_tasks
 
-from ..openapi import BAD_CURSOR, STEP_CONFLICT, TASK_CLOSED
+from ..openapi import BAD_CURSOR, STEP_CONFLICT, TASK_CLOSED, Blueprint
 from ..schemas import (
     ColleagueSchema,
     CommentRequest,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.runtime.urging import urge, urgeable
 
+from ..openapi import Blueprint
 from ..schemas import UrgeableStep, UrgeRequest, UrgeResult
 from ..security import REQUIRED, actor, runtime
 

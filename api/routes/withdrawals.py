@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from ..openapi import STEP_CONFLICT
+from ..openapi import STEP_CONFLICT, Blueprint
 from ..schemas import (
     InstanceSummary,
     ReasonRequest,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.runtime.worklists import ListFilter, WorkList, counts, work_list
 
-from ..openapi import BAD_CURSOR
+from ..openapi import BAD_CURSOR, Blueprint
 from ..schemas import WorkListCounts, WorkListPage, WorkListQuery
 from ..security import REQUIRED, actor, runtime
 
