@@ -357,15 +357,17 @@ def _designer_app(db: Database, tmp_path: Path, settings: Settings, seconds: flo
 
 def test_a_scenario_run_that_never_ends_is_stopped_and_the_request_answers(
         seeded: Database, tmp_path: Path, settings: Settings) -> None:
-    folder, client = _designer_app(seeded, tmp_path, settings, seconds=5)
+    # the limit is wall time for a fresh interpreter that imports tongban and runs the folder: on a machine busy
+    # with other test suites the sample folder's three scenarios took more than 5 s
+    folder, client = _designer_app(seeded, tmp_path, settings, seconds=15)
     token = client.post("/api/v1/auth/token", json={"username": "designer", "password": PASSWORD}).json["token"]
     headers = {"Authorization": f"Bearer {token}"}
     began = time.monotonic()
     reply = client.post(f"/api/v1/designer/scenarios?folder=processes/{folder}/", headers=headers)
-    assert time.monotonic() - began < 15
+    assert time.monotonic() - began < 25
     assert reply.status_code == 200
     [result] = reply.json["results"]
-    assert not result["passed"] and "5 s limit" in result["message"]
+    assert not result["passed"] and "15 s limit" in result["message"]
     # the same route still runs a folder whose scenarios end, with their coverage
     reply = client.post("/api/v1/designer/scenarios?folder=processes/sample/", headers=headers)
     assert reply.status_code == 200 and reply.json["results"] and all(r["passed"] for r in reply.json["results"])
