@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from engine.base.notice import Notice
 from engine.base.vocabulary import EventKind, InstanceStatus, NoticeKind, OrgKind, Outcome
-from engine.case.notifications import raise_notice, raise_role_notice
+from engine.case.notifications import raise_notice, send_role_notice
 from engine.case.output import StepOutput
 from engine.people.access import APPLICANT
 from engine.store.models import Document
@@ -66,6 +66,6 @@ def record(conn: Connection, out: StepOutput) -> None:
     notice = Notice(NoticeKind.CASE_PROGRESS, f"progress:{out.instance_id}:{out.at.isoformat()}",
                     f"办件 {out.case_number}：{zh}", f"Case {out.case_number}: {en}", out.instance_id)
     if out.enterprise_id is not None:
-        raise_role_notice(conn, notice, APPLICANT, out.enterprise_id)
+        send_role_notice(conn, notice, APPLICANT, out.enterprise_id)
     elif out.started_by is not None:
         raise_notice(conn, notice, [out.started_by])

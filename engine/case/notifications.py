@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, case, cast, func, literal, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,11 +42,32 @@ _INSERT_ONE = {name: Prepared(insert(Notification).on_conflict_do_nothing(index_
     "mail_state", "mail_next_at")) for name, insert in _INSERTS.items()}
 
 
-#: a role's active holders, and whether each has an address for the mail copy (everywhere, or in one organisation)
-_HOLDERS = Prepared(role_holders(bindparam("role"), None, User.id, User.email.is_not(None).label("mailed"))
-                    .order_by(User.id))
-_HOLDERS_IN = Prepared(role_holders(bindparam("role"), bindparam("org"), User.id,
-                                    User.email.is_not(None).label("mailed")).order_by(User.id))
+#: what a role's notice gives each of its rows (`_fanned`), besides the holder, the role and the organisation
+_NOTICE_KEYS = ("kind", "subject", "instance_id", "task_id", "text_zh", "text_en", "created_at")
+
+
+def _fan_out(insert: Any, in_org: bool) -> Prepared:
+    """A role's notice, one row per active holder (in the organisation `org`, when `in_org`) that does not have it
+    yet, in one statement: who holds the role is not read first. A holder with an address gets the mail copy
+    queued (mail_state pending, due at once). Returns the new rows' ids."""
+    column = Notification.__table__.c
+    mailed = User.email.is_not(None)
+    role = bindparam("role", type_=column.role.type)
+    org = bindparam("org", type_=column.org_id.type)
+    given = {name: bindparam(name, type_=column[name].type) for name in _NOTICE_KEYS}
+    holders = role_holders(
+        role, org if in_org else None, User.id, role, org if in_org else cast(null(), column.org_id.type),
+        *given.values(),
+        case((mailed, literal(MailState.PENDING, column.mail_state.type))),
+        case((mailed, given["created_at"]))).order_by(User.id)
+    return Prepared(insert(Notification).from_select(
+        ["user_id", "role", "org_id", *_NOTICE_KEYS, "mail_state", "mail_next_at"], holders)
+        .on_conflict_do_nothing(index_elements=["subject", "kind", "user_id"]).returning(Notification.id))
+
+
+#: by dialect: a role's notice to its holders everywhere, and to those in one organisation
+_FAN_OUT = {name: _fan_out(insert, in_org=False) for name, insert in _INSERTS.items()}
+_FAN_OUT_IN = {name: _fan_out(insert, in_org=True) for name, insert in _INSERTS.items()}
 
 
 def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: str | None = None,
@@ -60,11 +81,25 @@ def raise_notice(conn: Connection, notice: Notice, user_ids: list[int], role: st
 
 
 def raise_role_notice(conn: Connection, notice: Notice, role: str, org_id: int | None = None) -> int:
-    """`raise_notice` to the active holders of `role` (in `org_id`, when given): who they are and who of them
-    has an address in one query, as a step's side products raise them (a round trip less per notice)."""
-    rows = (_HOLDERS.all(conn, {"role": role}) if org_id is None
-            else _HOLDERS_IN.all(conn, {"role": role, "org": org_id}))
-    return _insert(conn, notice, [u for u, _ in rows], {u for u, has_mail in rows if has_mail}, role, org_id)
+    """`raise_notice` to the active holders of `role` (in `org_id`, when given), found by the INSERT itself;
+    returns how many rows were new."""
+    return len(_fan_out_of(conn, org_id).all(conn, _fanned(notice, role, org_id)))
+
+
+def send_role_notice(conn: Connection, notice: Notice, role: str, org_id: int | None = None) -> None:
+    """`raise_role_notice` for a step's side products, which need not know how many were new: in a pipelined
+    transaction (engine/store/pipeline.py) nothing waits for it."""
+    _fan_out_of(conn, org_id).execute(conn, _fanned(notice, role, org_id))
+
+
+def _fan_out_of(conn: Connection, org_id: int | None) -> Prepared:
+    return (_FAN_OUT_IN if org_id is not None else _FAN_OUT)[conn.dialect.name]
+
+
+def _fanned(notice: Notice, role: str, org_id: int | None) -> dict[str, Any]:
+    return {"role": role, "org": org_id, "kind": notice.kind, "subject": notice.subject,
+            "instance_id": notice.instance_id, "task_id": notice.task_id, "text_zh": notice.text_zh,
+            "text_en": notice.text_en, "created_at": now()}
 
 
 def _insert(conn: Connection, notice: Notice, user_ids: list[int], mailed: set[int], role: str | None,
@@ -88,7 +123,7 @@ def raise_requested(conn: Connection, out: StepOutput) -> None:
     """The notices the step's service tasks asked for (`notify`), to the holders of each role (a side product)."""
     for asked in out.step.notices:
         org_id = out.org_id(conn, asked.org_code) if asked.org_code else None
-        raise_role_notice(conn, asked.notice(out.instance_id), asked.role, org_id)
+        send_role_notice(conn, asked.notice(out.instance_id), asked.role, org_id)
 
 
 def _view(n: Notification) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Row, select
 
 from engine.base import jsonvalues
 from engine.base.clock import now
-from engine.base.errors import Conflict, FormInvalid, TongbanError
+from engine.base.errors import FormInvalid, TongbanError
 from engine.base.settings import Settings
 from engine.base.vocabulary import (
     ENDED,
@@ -141,9 +141,6 @@ def commit(db: Database, settings: Settings, orgs: Organisations, case: Case, co
                 "state": blob, "status": step.status, "outcome": outcome, "updated_at": at, "ended_at": ended_at,
                 "error_message": step.error, "error_element": step.error_element,
             }, completed)
-            if completed_task is not None and statements.signing_holds(conn, completed_task):
-                raise Conflict("加签人有变化，请刷新后再办理 (a co-signer was added meanwhile or has yet to agree; "
-                               "reload)")
             if within is not None:
                 within(conn)
         view = InstanceView(instance_id, case_number, case.process_key, version_no, step.status, step.error,

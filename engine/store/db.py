@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.base.periodic import Periodic
+from engine.store import pipeline
 
 #: The Alembic scripts ship inside the package (package data), so an installed wheel can migrate as a clone can.
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
@@ -37,6 +38,11 @@ def _sqlite_setup(engine: Engine, auto_checkpoint: Callable[[], bool]) -> None:
         if not auto_checkpoint():
             cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
+
+
+def _postgres_setup(dbapi_conn: Any, _record: Any) -> None:
+    """SQLAlchemy's cursors wait for their statement's result even in a pipelined transaction."""
+    dbapi_conn.cursor_factory = pipeline.ResultWaitingCursor
 
 
 def _sqlite_begins(engine: Engine, mode: str) -> Engine:
@@ -93,6 +99,7 @@ class Database:
         else:
             # No pre-ping (a round trip per checkout); stale connections are recycled instead.
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+            event.listen(self.engine, "connect", _postgres_setup)
             self.transactional = self.engine
             # Reads run autocommitted, sessions' too: under READ COMMITTED each statement has its own snapshot
             # anyway, so a read transaction only adds its BEGIN and ROLLBACK round trips — and psycopg drops every
@@ -125,9 +132,11 @@ class Database:
         """A Core write transaction: commits on success, rolls back on any exception.
 
         On SQLite it issues its BEGIN IMMEDIATE itself, on the base engine, so its statements run without
-        SQLAlchemy's event dispatch unless somebody listens (tracing, statement counting)."""
+        SQLAlchemy's event dispatch unless somebody listens (tracing, statement counting). On PostgreSQL it runs
+        pipelined (engine/store/pipeline.py): the writes whose results nobody reads go out together, with the
+        COMMIT."""
         if not self.is_sqlite:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn, conn.begin(), pipeline.pipelined(conn.connection.driver_connection):
                 yield conn
             return
         with self.engine.connect() as conn, conn.begin():

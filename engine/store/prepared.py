@@ -29,6 +29,8 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
+from engine.store import pipeline
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -115,7 +117,7 @@ class Prepared:
         return conn.execute(self.statement, given(values))
 
     def _cursor(self, conn: Connection, plan: _Plan, values: dict[str, Any] | list[dict[str, Any]]) -> Any:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = pipeline.cursor(conn.connection.driver_connection)
         if isinstance(values, list):
             cursor.executemany(plan.sql, [plan.parameters(v) for v in values])
         else:
@@ -126,12 +128,21 @@ class Prepared:
     def _listened(conn: Connection) -> bool:
         return bool(conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute)
 
-    def execute(self, conn: Connection, values: dict[str, Any]) -> int:
-        """Run once; the number of rows it changed."""
+    def execute(self, conn: Connection, values: dict[str, Any]) -> None:
+        """Run once, for its effect: in a pipelined transaction (engine/store/pipeline.py) nothing waits for it."""
+        plan = self.plan(conn.dialect)
+        if self._listened(conn):
+            self._observed(conn, plan, values)
+        else:
+            self._cursor(conn, plan, values).close()
+
+    def changed(self, conn: Connection, values: dict[str, Any]) -> int:
+        """Run once; the number of rows it changed (waited for, in a pipelined transaction)."""
         plan = self.plan(conn.dialect)
         if self._listened(conn):
             return self._observed(conn, plan, values).rowcount
         cursor = self._cursor(conn, plan, values)
+        pipeline.wait(conn.connection.driver_connection)
         count = cursor.rowcount
         cursor.close()
         return count
@@ -147,23 +158,46 @@ class Prepared:
             else:
                 self._cursor(conn, plan, rows).close()
 
-    def all(self, conn: Connection, values: dict[str, Any]) -> list[Any]:
-        """Every row returned, as named tuples (attribute access and `_asdict()`, like SQLAlchemy's rows)."""
+    def send(self, conn: Connection, values: dict[str, Any]) -> Sent:
+        """Run once; its rows are read when asked for, so that in a pipelined transaction what is sent before
+        they are read goes out in the same round trip."""
         plan = self.plan(conn.dialect)
         if self._listened(conn):
-            return [plan.row._make(r) for r in self._observed(conn, plan, values)]  # type: ignore[union-attr]
-        cursor = self._cursor(conn, plan, values)
-        rows = [plan.make_row(raw) for raw in cursor.fetchall()]
-        cursor.close()
-        return rows
+            return Sent(plan, [plan.row._make(r) for r in self._observed(conn, plan, values)])  # type: ignore[union-attr]
+        return Sent(plan, self._cursor(conn, plan, values))
+
+    def all(self, conn: Connection, values: dict[str, Any]) -> list[Any]:
+        """Every row returned, as named tuples (attribute access and `_asdict()`, like SQLAlchemy's rows)."""
+        return self.send(conn, values).all()
 
     def first(self, conn: Connection, values: dict[str, Any]) -> Any | None:
-        rows = self.all(conn, values)
-        return rows[0] if rows else None
+        return self.send(conn, values).first()
 
     def scalar(self, conn: Connection, values: dict[str, Any]) -> Any:
         """The first column of the one row returned (e.g. an INSERT … RETURNING id)."""
-        row = self.first(conn, values)
+        return self.send(conn, values).scalar()
+
+
+class Sent:
+    """A prepared statement sent, whose rows are read on demand (once)."""
+
+    def __init__(self, plan: _Plan, source: Any) -> None:
+        self._plan = plan
+        self._source = source  # the rows read through SQLAlchemy, or the driver's cursor
+
+    def all(self) -> list[Any]:
+        if isinstance(self._source, list):
+            return self._source
+        rows = [self._plan.make_row(raw) for raw in self._source.fetchall()]
+        self._source.close()
+        return rows
+
+    def first(self) -> Any | None:
+        rows = self.all()
+        return rows[0] if rows else None
+
+    def scalar(self) -> Any:
+        row = self.first()
         if row is None:
-            raise LookupError(f"no row returned by {self.statement}")
+            raise LookupError(f"no row returned by {self._plan.sql}")
         return row[0]

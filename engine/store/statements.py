@@ -168,22 +168,25 @@ def guarded_update(conn: Connection, instance_id: int, expected_version: int, va
     """Write the instance only if nobody else did since we read it; otherwise the whole step is void.
 
     `completed` ({"tid", "at", "by"}) is the task the step completes, marked completed with the instance: in the
-    same statement on PostgreSQL (a round trip saved), in the next one on SQLite (which has no DML in CTEs)."""
+    same statement on PostgreSQL (a round trip saved), in the next one on SQLite (which has no DML in CTEs). The
+    task must then have nobody added to it left to act (`SIGNING_HOLDS`, asked once its row is written): on a
+    pipelined connection that question goes out with the guard, and both answers come back in one round trip."""
     params = {"iid": instance_id, "expected": expected_version, "new_version": expected_version + 1}
     params.update({f"v_{c}": values[c] for c in STEP_COLUMNS})
+    holds = None
     if completed is not None and conn.dialect.name == "postgresql":
-        matched = GUARDED_COMPLETION.scalar(conn, {**params, **completed})
+        guard = GUARDED_COMPLETION.send(conn, {**params, **completed})
+        holds = SIGNING_HOLDS.send(conn, {"tid": completed["tid"]})
+        matched = guard.scalar()
     else:
-        matched = GUARDED_UPDATE.execute(conn, params)
+        matched = GUARDED_UPDATE.changed(conn, params)
         if matched == 1 and completed is not None:
             COMPLETE_TASK.execute(conn, completed)
+            holds = SIGNING_HOLDS.send(conn, {"tid": completed["tid"]})
     if matched != 1:
         raise Conflict("办件已被他人更新，请刷新后重试 (the instance was changed by someone else; reload)")
-
-
-def signing_holds(conn: Connection, task_id: str) -> bool:
-    """The completing step's own check that nobody added to its task has yet to act (see `SIGNING_HOLDS`)."""
-    return bool(SIGNING_HOLDS.scalar(conn, {"tid": task_id}))
+    if holds is not None and holds.scalar():
+        raise Conflict("加签人有变化，请刷新后再办理 (a co-signer was added meanwhile or has yet to agree; reload)")
 
 
 def write_tasks_and_events(conn: Connection, at: datetime, cancelled: Iterable[str],
@@ -239,10 +242,10 @@ def defer_follow_up(conn: Connection, instance_id: int, version: int, at: dateti
                                     "claimed_until": until})
 
 
-def acknowledge_follow_up(conn: Connection, instance_id: int, version: int) -> int:
+def acknowledge_follow_up(conn: Connection, instance_id: int, version: int) -> None:
     """The automatic steps the case had pending at `version` are done: its outbox row goes, unless a later step
-    wrote it again.  Returns the rows removed (0 or 1)."""
-    return ACK_FOLLOW_UP.execute(conn, {"iid": instance_id, "version": version})
+    wrote it again."""
+    ACK_FOLLOW_UP.execute(conn, {"iid": instance_id, "version": version})
 
 
 def follow_up_version(conn: Connection, instance_id: int) -> int | None:

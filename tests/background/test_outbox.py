@@ -217,8 +217,8 @@ def test_an_advance_that_finds_nothing_to_do_removes_only_rows_of_steps_it_saw(i
     seen = version_of(in_worker, view.id)  # what a slow duplicate job read, before the completion below
     do(web, "haiyun", view.id, "submit", SUBMIT)
     with in_worker.db.writing() as conn:
-        assert statements.acknowledge_follow_up(conn, view.id, seen) == 0  # written after it looked: kept
-    assert [r[1] for r in rows(in_worker)] == [seen + 1]
+        statements.acknowledge_follow_up(conn, view.id, seen)
+    assert [r[1] for r in rows(in_worker)] == [seen + 1]  # written after it looked: kept
     # a row of a step it did see (left, say, by an old release) goes when advance finds nothing to do
     jobs.advance(view.id)
     with in_worker.db.writing() as conn:

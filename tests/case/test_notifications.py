@@ -8,15 +8,17 @@ from datetime import datetime
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.background import sla
 from engine.background.timers import TimerThread
 from engine.base import clock
 from engine.base.errors import NotFound
-from engine.case.notifications import list_notifications, mark_read
+from engine.base.notice import Notice
+from engine.base.vocabulary import MailState, NoticeKind
+from engine.case.notifications import list_notifications, mark_read, raise_role_notice
 from engine.runtime.runtime import Runtime
-from engine.store.models import HumanTask, Notification
+from engine.store.models import HumanTask, Notification, User
 from tests.support.deadlines import MONDAY, SHANGHAI, deploy_failing, deploy_review
 from tests.support.http import PASSWORD
 from tests.support.steps import begin
@@ -152,3 +154,33 @@ def test_the_timer_thread_runs_the_sla_sweep(runtime: Runtime, timed: int) -> No
         thread.join(5)
     assert kinds(runtime, "dispatcher") == ["overdue"]
 
+
+
+def test_a_role_notice_reaches_each_active_holder_once_with_its_mail_copy(runtime: Runtime) -> None:
+    """One INSERT … SELECT finds the holders: a disabled one gets nothing, one with an address gets the mail copy
+    queued, raising it again adds only whoever holds the role now; in an organisation only its holders."""
+    db = runtime.db
+    with db.write() as session:
+        session.execute(update(User).where(User.username == "street").values(email="street@example.cn"))
+        session.execute(update(User).where(User.username == "street_xgzl").values(disabled=True))
+        xgzl = session.scalar(select(User.org_id).where(User.username == "street_xgzl"))
+    everywhere, in_org = (Notice(NoticeKind.URGED, subject, "请办理", "Please act")
+                          for subject in ("role-notice", "role-notice-in-org"))
+
+    def rows(subject: str) -> set[tuple[str, str | None, str | None, int | None]]:
+        with db.read() as session:
+            return set(session.execute(select(User.username, Notification.mail_state, Notification.role,
+                                              Notification.org_id).join(User, User.id == Notification.user_id)
+                                       .where(Notification.subject == subject)).all())
+
+    with db.writing() as conn:
+        assert raise_role_notice(conn, everywhere, "street_staff") == 1
+    assert rows("role-notice") == {("street", MailState.PENDING, "street_staff", None)}
+    with db.write() as session:
+        session.execute(update(User).where(User.username == "street_xgzl").values(disabled=False))
+    with db.writing() as conn:
+        assert raise_role_notice(conn, everywhere, "street_staff") == 1  # only the holder who had it not
+        assert raise_role_notice(conn, in_org, "street_staff", xgzl) == 1
+    assert rows("role-notice") == {("street", MailState.PENDING, "street_staff", None),
+                                   ("street_xgzl", None, "street_staff", None)}
+    assert rows("role-notice-in-org") == {("street_xgzl", None, "street_staff", xgzl)}

@@ -136,7 +136,7 @@ def test_completing_while_the_holder_adds_a_signer(runtime: Runtime, approve: st
     window = runtime.actor("window")
     signers.add_signers(runtime.db, approve, ["window3"], SignerKind.BEFORE, "请会签", window)  # claims it too
     signers.sign(runtime, approve, "agree", "同意", runtime.actor("window3"))
-    monkeypatch.setattr(statements, "signing_holds", hold.around(statements.signing_holds))
+    monkeypatch.setattr(statements, "guarded_update", hold.around(statements.guarded_update))
     completing, adding = race(
         hold, lambda: runtime.complete(approve, APPROVE, window),
         lambda: signers.add_signers(runtime.db, approve, ["window2"], SignerKind.BEFORE, "请会签", window))
