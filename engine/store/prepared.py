@@ -130,6 +130,9 @@ class Prepared:
 
     def execute(self, conn: Connection, values: dict[str, Any]) -> None:
         """Run once, for its effect: in a pipelined transaction (engine/store/pipeline.py) nothing waits for it."""
+        self._effect(conn, values)
+
+    def _effect(self, conn: Connection, values: dict[str, Any] | list[dict[str, Any]]) -> None:
         plan = self.plan(conn.dialect)
         if self._listened(conn):
             self._observed(conn, plan, values)
@@ -152,11 +155,7 @@ class Prepared:
         if len(rows) == 1:
             self.execute(conn, rows[0])
         elif rows:
-            plan = self.plan(conn.dialect)
-            if self._listened(conn):
-                self._observed(conn, plan, rows)
-            else:
-                self._cursor(conn, plan, rows).close()
+            self._effect(conn, rows)
 
     def send(self, conn: Connection, values: dict[str, Any]) -> Sent:
         """Run once; its rows are read when asked for, so that in a pipelined transaction what is sent before
