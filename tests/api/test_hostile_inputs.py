@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -79,6 +80,19 @@ def test_a_cursor_with_a_naive_or_unusable_time_is_a_bad_request(send: Send, mom
     forged = cursor(moment, "00000000-0000-0000-0000-000000000000")
     error = refused(send("GET", f"/api/v1/tasks?cursor={forged}"), 400, "cursor")
     assert error["error"] == "bad_request"
+    bilingual(error["fields"]["cursor"])
+
+
+@pytest.mark.parametrize("forged", ["%%%", "bm90IGpzb24", "W10", "WzEsMl0", cursor(1, 2), cursor(None, 2**70)])
+def test_a_damaged_cursor_is_told_in_both_languages_without_the_parsers_words(send: Send, forged: str) -> None:
+    error = refused(send("GET", f"/api/v1/tasks?cursor={forged}"), 400, "cursor")
+    bilingual(error["fields"]["cursor"])
+
+
+def bilingual(messages: list[str]) -> None:
+    """Each message says it in Chinese, then in English in brackets — no parser's or library's own words."""
+    assert messages and all(re.fullmatch(r"[^()]*[\u4e00-\u9fff][^()]* \([^\u4e00-\u9fff]+\)", m) for m in messages), \
+        messages
 
 
 @pytest.mark.parametrize(("name", "moment"), [("started_to", "9999-12-31T23:59:59-14:00"),
