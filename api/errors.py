@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.base.errors import TongbanError, Unauthorized
 
+from .messages import bilingual
 from .security import answering_with_error_page
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,10 @@ def body(status: int, message: str, fields: dict[str, list[str]] | None = None, 
 
 
 def _paths(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """webargs/marshmallow nest messages by field; flatten to JSON-pointer paths like `/data/mobile`."""
+    """webargs/marshmallow nest messages by field; flatten to JSON-pointer paths like `/data/mobile`, each message
+    in Chinese and English."""
     if isinstance(messages, list):
-        return {prefix or "/": [str(m) for m in messages]}
+        return {prefix or "/": [bilingual(str(m)) for m in messages]}
     out: dict[str, list[str]] = {}
     for key, value in (messages or {}).items():
         out.update(_paths(value, f"{prefix}/{key}"))

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 
 from engine.runtime.heatmap import ElementHeat, FlowShare, HeatMap, diagram_of, versions
 
+from ..messages import bilingual
 from ..routes.supervision import HeatMapQuery, heat_map_of
 from ..security import actor, runtime
 from .auth import login_required
@@ -45,7 +46,8 @@ def _query() -> tuple[dict[str, Any] | None, dict[str, Any], list[Any]]:
     try:
         return HeatMapQuery().load(args), {}, offered
     except ValidationError as error:
-        return None, error.normalized_messages(), offered
+        return None, {field: [bilingual(str(m)) for m in messages]
+                      for field, messages in error.normalized_messages().items()}, offered
 
 
 def _step(heat: ElementHeat, slowest: float) -> int:
