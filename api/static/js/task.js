@@ -14,6 +14,7 @@ document.querySelectorAll("[data-action]").forEach((button) => {
     if (response.status === 200) window.location.reload();
     else alert(response.body.message);
   });
+  button.disabled = false;  /* rendered disabled: a click before this script ran did nothing */
 });
 
 const comments = document.getElementById("comments");
@@ -36,6 +37,7 @@ document.getElementById("comment-send").addEventListener("click", async (event) 
   const response = await tongban.api("POST", event.target.dataset.url, {body: body.value});
   if (response.status === 201) { body.value = ""; loadComments(); } else alert(response.body.message);
 });
+document.getElementById("comment-send").disabled = false;
 loadComments();
 
 /* Delegate to a colleague with the same role in the same organisation. */
@@ -50,4 +52,5 @@ loadComments();
     const result = await tongban.api("POST", event.target.dataset.url, {user: select.value});
     if (result.status === 204) window.location.href = "/inbox"; else alert(result.body.message);
   });
+  document.getElementById("delegate").disabled = false;  /* once there is someone to hand it to */
 })();
