@@ -40,3 +40,9 @@ const tongban = {
     }
   },
 };
+
+/* The buttons a page's script drives are rendered disabled with data-script: clicked before the script had run,
+   they did nothing (or, in a form, sent it the browser's way). Every page script has run by DOMContentLoaded. */
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-script][disabled]").forEach((el) => { el.disabled = false; });
+});

@@ -14,7 +14,6 @@ document.querySelectorAll("[data-action]").forEach((button) => {
     if (response.status === 200) window.location.reload();
     else alert(response.body.message);
   });
-  button.disabled = false;  /* rendered disabled: a click before this script ran did nothing */
 });
 
 const comments = document.getElementById("comments");
@@ -37,7 +36,6 @@ document.getElementById("comment-send").addEventListener("click", async (event) 
   const response = await tongban.api("POST", event.target.dataset.url, {body: body.value});
   if (response.status === 201) { body.value = ""; loadComments(); } else alert(response.body.message);
 });
-document.getElementById("comment-send").disabled = false;
 loadComments();
 
 /* Delegate to a colleague with the same role in the same organisation. */
