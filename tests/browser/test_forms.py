@@ -75,6 +75,7 @@ def test_the_server_s_problems_join_the_summary_and_files_upload_preview_and_go(
     page.click("#submit")
     expect(page.locator("#form-errors a", has_text="业主同意书")).to_have_count(1)  # required, now missing
     sheet.locator("input[type=file]").set_input_files(str(tmp_path / "业主同意书.png"))
+    expect(sheet.locator("li.file")).to_contain_text("业主同意书.png")  # uploaded (before, the page says to wait)
     page.click("#submit")  # 22 of 23 owners: the server's x-rule, linked like the page's own checks
     server = page.locator("#form-errors a", has_text="须经本栋楼其他全体业主一致同意")
     expect(server).to_have_count(1)
