@@ -64,6 +64,9 @@ ZH = {
     "Must be greater than {min} and less than or equal to {max}.": "须大于 {min} 且小于或等于 {max}",
     "Must be greater than {min} and less than {max}.": "须大于 {min} 且小于 {max}",
 }
+#: marshmallow's messages are one short sentence: a longer one is not one of them, and matching two open slots
+#: ("Not a valid {awareness} {obj_type}.") against a long text backtracks for seconds
+_LONGEST = 500
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _PLACEHOLDER = re.compile(r"\{(\w+)(?:![rs])?\}")
 
@@ -88,7 +91,7 @@ _PATTERNS = [(_pattern(english), ZH[english]) for english in sorted(ZH, key=_lit
 
 def bilingual(message: str) -> str:
     """`中文 (English)` for a marshmallow message; any other message unchanged."""
-    if _HAN.search(message):
+    if len(message) > _LONGEST or _HAN.search(message):
         return message
     for pattern, zh in _PATTERNS:
         if found := pattern.fullmatch(message):

@@ -44,10 +44,9 @@ def decode(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise _Invalid(_DAMAGED)
         return tuple(_typed(value, kind) for value, kind in zip(raw, kinds, strict=True))
-    except _Invalid as exc:
-        raise BadCursor("分页游标无效 (invalid cursor)", {"cursor": [str(exc)]}) from None
-    except (ValueError, TypeError, TongbanError):  # TongbanError: what jsonvalues refuses
-        raise BadCursor("分页游标无效 (invalid cursor)", {"cursor": [_DAMAGED]}) from None
+    except (ValueError, TypeError, TongbanError) as exc:  # TongbanError: what jsonvalues refuses
+        detail = str(exc) if isinstance(exc, _Invalid) else _DAMAGED
+        raise BadCursor("分页游标无效 (invalid cursor)", {"cursor": [detail]}) from None
 
 
 def _typed(value: Any, kind: type) -> Any:

@@ -71,3 +71,8 @@ def test_a_refused_request_says_what_is_wrong_in_both_languages(client: FlaskCli
         assert all(re.fullmatch(r"[^()]*[\u4e00-\u9fff].* \([^\u4e00-\u9fff]+\)", m) for m in messages), messages
     assert listed.json["fields"]["/limit"] == [
         "须在 1 到 200 之间（含两端） (Must be greater than or equal to 1 and less than or equal to 200.)"]
+
+
+def test_a_long_text_is_not_matched_against_the_templates() -> None:
+    long = "Not a valid " + "a " * 20_000 + "x."  # two open slots against it backtracked for seconds
+    assert bilingual(long) == long

@@ -65,7 +65,7 @@ def settled(page: Page) -> None:
 
 
 def fits_a_phone_in_english(page: Page, root: str) -> None:
-    """The three checks at once, each failure naming what is wrong."""
+    """Once the page has settled, the four checks at once, each failure naming what is wrong."""
     settled(page)
     assert sideways(page) <= 0, f"{page.url} scrolls sideways by {sideways(page)} px"
     chinese = untranslated(page, root)
