@@ -23,6 +23,14 @@ from engine.store import pipeline
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 
 
+#: Page size of a new SQLite database. A step changes one row in each of some 25 tables and indexes, and a WAL commit
+#: writes every page it dirtied whole: with 1 KB pages a step writes a quarter of the bytes it writes with SQLite's
+#: 4 KB default, and the life cycle in bench/engine.py is 7–10 % faster; reads measured the same (a case's
+#: workflow state, ~4 KB, spans a few overflow pages). SQLite applies it only before the first table is
+#: made, so a database created earlier keeps its pages.
+SQLITE_PAGE_SIZE = 1024
+
+
 def _sqlite_setup(engine: Engine, auto_checkpoint: Callable[[], bool]) -> None:
     """WAL lets readers run beside the one writer; the driver never begins a transaction by itself (tongban
     issues BEGIN: see `_sqlite_begins`)."""
@@ -31,6 +39,7 @@ def _sqlite_setup(engine: Engine, auto_checkpoint: Callable[[], bool]) -> None:
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL: a new file's pages are sized first
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")

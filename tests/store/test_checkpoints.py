@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from engine.store.db import Database
+from engine.store.db import SQLITE_PAGE_SIZE, Database
 
 
 def frames(db: Database) -> tuple[int, int]:
@@ -31,13 +31,13 @@ def test_commits_leave_the_log_to_the_checkpoint_thread(tmp_path: Path) -> None:
     try:
         with db.reading() as conn:
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
-        fill(db, 1500)  # ~1,500 pages: past SQLite's 1,000-page automatic checkpoint
+        fill(db, 1500)  # ~4,500 pages: past SQLite's 1,000-page automatic checkpoint
         with db.reading() as conn:  # what a commit-time checkpoint would have copied is still only in the log
             pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
-        assert (tmp_path / "c.db").stat().st_size < pages * 4096 / 2
+        assert (tmp_path / "c.db").stat().st_size < pages * SQLITE_PAGE_SIZE / 2
     finally:
         db.dispose()  # stops the thread and checkpoints what is left
-    assert (tmp_path / "c.db").stat().st_size >= pages * 4096
+    assert (tmp_path / "c.db").stat().st_size >= pages * SQLITE_PAGE_SIZE
 
 
 def test_the_thread_checkpoints_while_the_server_runs(tmp_path: Path) -> None:
@@ -63,6 +63,6 @@ def test_without_it_sqlite_checkpoints_in_commits(tmp_path: Path) -> None:
         fill(db, 1500)
         with db.reading() as conn:
             pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
-        assert (tmp_path / "c.db").stat().st_size >= pages * 4096 / 2  # commits copied the log over
+        assert (tmp_path / "c.db").stat().st_size >= pages * SQLITE_PAGE_SIZE / 2  # commits copied the log over
     finally:
         db.dispose()
