@@ -11,8 +11,11 @@ by the applicant → gateway → "approve" by the window clerk → end, amount a
   (WAL, checkpointed in the background as `tongban serve` does) and, when reachable, on a fresh
   PostgreSQL database: per instance, start-to-first-task, complete "submit", complete "approve"
   and the whole life cycle (their sum).
+* commit floor — on the same database, three write transactions (one per step) of a one-row INSERT
+  each: what durable commits cost whatever the engine does (on PostgreSQL a WAL flush to disk each).
+  The life cycle less this floor, over the SpiffWorkflow floor, is printed beside the plain ratio.
 
-Each backend is measured on its own, taking turns with the floor, 25 instances each (after
+Each backend is measured on its own, taking turns with both floors, 25 instances each (after
 warm-up), so whatever else the machine does weighs on the floor and the backend alike and the
 ratio stays fair; finer interleaving would make each run on caches the other just evicted, and
 running backends side by side lets PostgreSQL's server and I/O slow SQLite down. Each table
@@ -94,6 +97,9 @@ PG_DATABASE = "tongban_bench"  # postgres_database's default, which bench/timers
 #: This benchmark's own: the timers benchmark drops and re-creates `tongban_bench` and may run at the same time.
 ENGINE_DATABASE = "tongban_bench_engine"
 FLOOR = "floor: SpiffWorkflow alone, no database"
+#: What durability alone costs on the backend: one write transaction per step of the life cycle, each a one-row
+#: INSERT and its COMMIT (on PostgreSQL the WAL's flush to disk; on SQLite, WAL with synchronous=NORMAL, no sync)
+COMMITS = "commit floor: three one-row write transactions, nothing else"
 BLOCK = 25  # instances a life cycle runs in a row before the next one takes its turn
 
 #: One step of a life cycle: (untimed preparation from the previous step's result, the timed action).
@@ -213,6 +219,19 @@ def tongban_steps(runtime: Runtime) -> list[Step]:
         (lambda started: _task_id(started, "submit"), complete(applicant, SUBMIT)),
         (approve_task, complete(clerk, APPROVE)),
     ]
+
+
+def commit_steps(db: Database) -> list[Step]:
+    """The commit floor's life cycle: as many durable write transactions as the life cycle commits, empty else."""
+    with db.writing() as conn:
+        conn.exec_driver_sql("CREATE TABLE bench_commits (id INTEGER PRIMARY KEY)")
+
+    def commit(_: Any) -> None:
+        with db.writing() as conn:
+            conn.exec_driver_sql("INSERT INTO bench_commits (id) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 "
+                                 "FROM bench_commits))")
+
+    return [(_same, commit) for _ in STEPS]
 
 
 def sql_per_step(db: Database, steps: list[Step]) -> list[tuple[int, int]]:
@@ -393,12 +412,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def bench_backend(name: str, db: Database, args: argparse.Namespace, floor: list[Step], show_floor: bool) -> None:
     """One backend, taking turns with the floor (measured afresh beside it, for the ratio), then its SQL counts."""
     steps = tongban_steps(prepare_database(db, args.report))
-    timings = measure(args.instances, args.warmup, {FLOOR: floor, name: steps})
+    timings = measure(args.instances, args.warmup, {FLOOR: floor, COMMITS: commit_steps(db), name: steps})
     floor_median = statistics.median(timings[FLOOR]["life cycle"])
     if show_floor:
         report(FLOOR, timings[FLOOR], args.warmup, None)
     report(name, timings[name], args.warmup, floor_median)
     print_sql(db, steps)
+    commits, life = (statistics.median(timings[c]["life cycle"]) for c in (COMMITS, name))
+    print(f"  {COMMITS}: {commits:.3f} ms ({commits / floor_median:.2f}× the floor); the life cycle without it "
+          f"{life - commits:.3f} ms = {(life - commits) / floor_median:.2f}× the floor")
 
 
 def main(argv: list[str] | None = None) -> None:
