@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select, true
+from sqlalchemy import Select, and_, exists, literal_column, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from engine.base.vocabulary import OrgKind, SignerState
 from engine.store.models import (
@@ -72,6 +73,14 @@ class Branch:
 
     where: ColumnElement[bool]
     fixed: tuple[ColumnElement[Any], ...] = ()
+
+
+def branch_ids(read: Select[Any], id_type: TypeEngine[Any]) -> Select[Any]:
+    """The `id` column (of `id_type`) of one branch's read, ordered and limited, wrapped to be a UNION member.
+
+    Named, not taken from the subquery's `.c`: building that collection copies every selected column, foreign
+    keys and all, which cost a clerk's case list (seven branches) ~1.5 ms of Python on each request."""
+    return select(literal_column("id", id_type)).select_from(read.subquery())
 
 
 def task_assigned(actor: Actor) -> Branch:

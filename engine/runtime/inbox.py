@@ -24,6 +24,7 @@ from engine.base.vocabulary import HumanTaskState, InstanceStatus, SignerKind, S
 from engine.people.access import (
     Actor,
     Branch,
+    branch_ids,
     instance_branches,
     may_claim,
     task_assigned,
@@ -238,7 +239,7 @@ def list_instances(db: Database, actor: Actor, flt: InstanceFilter, cursor: str 
             query = query.distinct()
             if common:
                 query = query.join(Instance, Instance.id == instance_id)
-        return select(query.subquery().c.id)
+        return branch_ids(query, Instance.id.type)
 
     ids = union(*(branch(*b) for b in instance_branches(actor))).subquery()
     query = (select(Instance.id, Instance.case_number, Instance.process_key, ProcessVersion.version,

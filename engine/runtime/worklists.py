@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.base import paging
 from engine.base.vocabulary import HumanTaskState, InstanceStatus, OrgKind
 from engine.case.casesummary import open_steps
-from engine.people.access import Actor, copied_to, started_by
+from engine.people.access import Actor, branch_ids, copied_to, started_by
 from engine.runtime.inbox import CASE_FRAGMENT, Scope, scope_branches
 from engine.store.db import Database
 from engine.store.models import CarbonCopy, HumanTask, Instance, User
@@ -156,6 +156,6 @@ def counts(db: Database, actor: Actor) -> dict[str, int]:
     with db.reading() as conn:
         found = {which.value: _capped(_QUERIES[which](actor, empty)[0], conn) for which in WorkList}
         found["copied_unread"] = _capped(_copied(actor, ListFilter(unread=True))[0], conn)
-        inbox = union(*(select(b.subquery().c.id) for b in branches)).subquery()
+        inbox = union(*(branch_ids(b, HumanTask.id.type) for b in branches)).subquery()
         found["inbox"] = _capped(select(inbox.c.id), conn)
     return found
